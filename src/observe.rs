@@ -127,7 +127,7 @@ pub struct TlsaRecord {
 #[derive(Debug, Clone)]
 pub enum PolicySource {
     /// Fetched from `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`.
-    Fetched(PolicyFetches),
+    Fetched(Box<PolicyFetches>),
     /// Read from a local file given with `--policy-file` (nothing was fetched).
     Draft { path: String, body: Vec<u8> },
 }
