@@ -181,16 +181,16 @@ pub fn judge_chain(
     }
 
     for c in &judged {
-        let s = summary(c.der, &c.x509);
-        let floor = match s.key_type.as_str() {
+        let (key_type, key_bits, _) = key_info(c.x509.public_key());
+        let floor = match key_type.as_str() {
             "RSA" | "RSA-PSS" | "DSA" => 2048,
             "EC" => 256,
             _ => 0,
         };
-        if let Some(bits) = s.key_bits.filter(|&bits| bits < floor) {
+        if let Some(bits) = key_bits.filter(|&bits| bits < floor) {
             problems.push(CertProblem::WeakKey {
-                subject: s.subject,
-                key_type: s.key_type,
+                subject: c.x509.subject().to_string(),
+                key_type,
                 bits,
             });
         }
@@ -360,7 +360,11 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> (String, Option<u32>, Option<Str
             let y = x509_parser::der_parser::der::parse_der_integer(key)
                 .ok()
                 .and_then(|(_, y)| y.as_slice().ok().and_then(significant_bits));
-            ("DSA".into(), y.map(|bits| bits.div_ceil(8) * 8), None)
+            (
+                "DSA".into(),
+                y.and_then(|bits| bits.div_ceil(8).checked_mul(8)),
+                None,
+            )
         }
         "1.3.101.112" => ("Ed25519".into(), None, None),
         "1.3.101.113" => ("Ed448".into(), None, None),
@@ -402,8 +406,9 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> (String, Option<u32>, Option<Str
 /// Bit length of a big-endian unsigned integer, ignoring leading zeros.
 fn significant_bits(bytes: &[u8]) -> Option<u32> {
     let start = bytes.iter().position(|&b| b != 0)?;
+    let first = bytes.get(start)?;
     let rest = u32::try_from(bytes.len() - start - 1).ok()?;
-    Some(rest.checked_mul(8)? + (8 - bytes[start].leading_zeros()))
+    rest.checked_mul(8)?.checked_add(8 - first.leading_zeros())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -716,6 +721,18 @@ mod tests {
                 .der()
                 .to_vec()
         };
+        // As `openssl req -x509` makes them: CA:TRUE, which webpki reports as
+        // CaUsedAsEndEntity rather than an unknown issuer.
+        let self_signed_ca = {
+            let mut params = leaf_params(&[HOST], HOST, (FROM, TO));
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let key = KeyPair::generate().expect("key");
+            params
+                .self_signed(&key)
+                .expect("self-signed")
+                .der()
+                .to_vec()
+        };
         let ca_as_leaf = {
             let mut params = leaf_params(&[HOST], HOST, (FROM, TO));
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -819,6 +836,7 @@ mod tests {
                 HOST,
                 vec![CertProblem::SelfSigned],
             ), // self-verifying, with a stray CA
+            (vec![self_signed_ca], HOST, vec![CertProblem::SelfSigned]),
             (
                 vec![leaf(&[HOST], (FROM, TO), &other), other.der().to_vec()],
                 HOST,
@@ -911,6 +929,17 @@ mod tests {
             );
             assert!(summarize(&chain[0]).is_err());
         }
+        // Truncated or corrupted certificates never panic.
+        let chain = [good.clone(), root.der().to_vec()];
+        for i in 0..good.len() {
+            let mut flipped = chain.clone();
+            flipped[0][i] ^= 0x41;
+            judge_chain(&flipped, HOST, at(NOW), &roots);
+            let _ = summarize(&flipped[0]);
+            let cut = [good[..i].to_vec(), root.der().to_vec()];
+            judge_chain(&cut, HOST, at(NOW), &roots);
+            let _ = summarize(&cut[0]);
+        }
         // A broken intermediate is reported, and the rest still judged.
         let got = judge_chain(&[good, b"junk".to_vec()], HOST, at(NOW), &roots);
         assert!(
@@ -944,6 +973,21 @@ mod tests {
         };
         assert_eq!(s, want);
         assert!(summarize(root.der()).expect("root").is_ca);
+
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+        let der = leaf_params(&[HOST], HOST, (FROM, TO))
+            .self_signed(&key)
+            .expect("leaf");
+        let s = summarize(der.der()).expect("summary");
+        assert_eq!(
+            (
+                s.key_type.as_str(),
+                s.key_bits,
+                s.curve.as_deref(),
+                s.signature_algorithm.as_str()
+            ),
+            ("EC", Some(384), Some("P-384"), "ecdsa-with-SHA384")
+        );
 
         let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
         let der = leaf_params(&[HOST], HOST, (FROM, TO))
