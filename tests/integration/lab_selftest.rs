@@ -10,13 +10,13 @@ use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{RData, Record, RecordType};
+use hickory_resolver::proto::op::{Edns, Message, Query as DnsQuery, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use rustls::pki_types::ServerName;
 use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, RootCertStore};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
@@ -26,7 +26,7 @@ use crate::lab::{
 };
 
 /// Client-side wait in these tests: long enough for loopback, short for the suite.
-const WAIT: Duration = Duration::from_millis(300);
+const WAIT: Duration = Duration::from_millis(500);
 
 // ---- DNS ----
 
@@ -273,6 +273,53 @@ async fn dns_large_answers_fall_back_to_tcp() {
         .await
         .expect("300 TXT");
     assert_eq!(lk.answers().len(), 300);
+}
+
+#[tokio::test]
+async fn dns_sizes_udp_answers_and_signs_negative_ones() {
+    let mut z = Zone::new();
+    z.txt("mid.example.test", &[&"m".repeat(700)]);
+    let dns = DnsServer::start(z).await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let ask = async |name: &str, rtype: RecordType, edns: Option<u16>| {
+        let mut q = Message::query();
+        q.add_query(DnsQuery::query(
+            Name::from_ascii(name).expect("name"),
+            rtype,
+        ));
+        if let Some(size) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(size);
+            q.set_edns(e);
+        }
+        let query = q.to_vec().expect("encode");
+        sock.send_to(&query, dns.addr()).await.expect("send");
+        let mut buf = [0; 4096];
+        let n = timeout(WAIT, sock.recv(&mut buf))
+            .await
+            .expect("answer")
+            .expect("recv");
+        let resp = Message::from_vec(&buf[..n]).expect("decode");
+        assert_eq!(resp.metadata.id, q.metadata.id);
+        resp
+    };
+    // 700 octets: over 512 without EDNS, under the client's 1232 with it.
+    let resp = ask("mid.example.test.", RecordType::TXT, None).await;
+    assert!(resp.metadata.truncation && resp.answers.is_empty());
+    let resp = ask("mid.example.test.", RecordType::TXT, Some(1232)).await;
+    assert!(!resp.metadata.truncation && resp.answers.len() == 1);
+    assert!(resp.edns.is_some(), "OPT answered with OPT");
+    // Negative answers carry the zone's SOA (RFC 2308 §2).
+    for (name, code) in [
+        ("mid.example.test.", ResponseCode::NoError),
+        ("none.example.test.", ResponseCode::NXDomain),
+    ] {
+        let resp = ask(name, RecordType::A, None).await;
+        assert_eq!(resp.metadata.response_code, code);
+        assert!(resp.answers.is_empty());
+        assert_eq!(resp.authorities[0].record_type(), RecordType::SOA);
+        assert!(resp.metadata.authoritative);
+    }
 }
 
 // ---- TLS clients ----
@@ -532,10 +579,16 @@ async fn https_hostile_variants() {
         assert_eq!(server.requests().len(), usize::from(silent));
     }
     // Dripped headers still make a response, slowly.
-    let (_ca, _server, client) = policy_server(Https::new(
-        Response::policy("x").drip(Duration::from_millis(1)),
-    ))
-    .await;
+    let ca = TestCa::new();
+    let dripping = Https::new(Response::policy("x").drip(Duration::from_millis(1)));
+    let server = HttpsServer::start(&ca, "mta-sts.example.test", dripping).await;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(client_config(ca.roots()))
+        .timeout(Duration::from_secs(10)) // slow on purpose: no WAIT here
+        .no_proxy()
+        .resolve("mta-sts.example.test", server.addr())
+        .build()
+        .expect("client");
     let start = std::time::Instant::now();
     assert_eq!(
         client.get(POLICY_URL).send().await.expect("fetch").status(),
@@ -675,6 +728,7 @@ async fn smtp_starttls_dialogue_is_recorded() {
     ];
     assert_eq!(got, want.map(|(n, t, l)| (n, t, l.to_string())));
     assert_eq!(server.connections(), 1);
+    assert_eq!(server.commands()[3].verb(), "MAIL");
 }
 
 #[tokio::test]

@@ -12,7 +12,14 @@
 //! d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
 //! let run = w.start(d).await;
 //! let out = run.mtasts(&["check", "example.test", "--format", "json"]).await;
+//! assert!(run.all_smtp_commands().iter().all(|c| ["EHLO", "STARTTLS", "QUIT"].contains(&c.verb().as_str())));
 //! ```
+//!
+//! Vary one thing through the plain data: `d.sts_txt`, `d.tlsrpt_txt` (DNS),
+//! `d.policy_addrs[i].https` (an [`Https`]: certificate, TLS versions, [`Response`]),
+//! `d.mx[i].addrs[j].smtp` (an [`Smtp`] script), `d.mx[i].tlsa`, and `d.zone` /
+//! `w.zone` for anything else (CNAMEs, failures, hostile records). Certificates are
+//! described by a [`Cert`] and minted when the world starts.
 
 pub mod ca;
 pub mod dns;

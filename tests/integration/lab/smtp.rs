@@ -208,6 +208,14 @@ pub struct Command {
     pub line: String,
 }
 
+impl Command {
+    /// The command word, upper-cased (`EHLO`, `STARTTLS`, `MAIL`, ...).
+    pub fn verb(&self) -> String {
+        let word = self.line.split(' ').next().unwrap_or_default();
+        word.to_ascii_uppercase()
+    }
+}
+
 /// A running SMTP server; it stops when dropped.
 pub struct SmtpServer {
     addr: SocketAddr,
@@ -342,16 +350,9 @@ impl Session {
                 return None;
             }
             let line = String::from_utf8_lossy(&line).trim_end().to_string();
-            let verb = line
-                .split(' ')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase();
-            lock(&self.log).push(Command {
-                conn,
-                tls,
-                line: line.clone(),
-            });
+            let command = Command { conn, tls, line };
+            let verb = command.verb();
+            lock(&self.log).push(command);
             let out = rd.get_mut();
             match verb.as_str() {
                 "EHLO" if self.smtp.endless_ehlo && !tls => {
