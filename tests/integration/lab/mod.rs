@@ -445,10 +445,10 @@ fn changes_output(name: &str) -> bool {
 }
 
 /// A background task, aborted when dropped.
-pub struct Task(AbortHandle);
+struct Task(AbortHandle);
 
 impl Task {
-    pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> Task {
+    fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> Task {
         Task(tokio::spawn(fut).abort_handle())
     }
 }
@@ -461,7 +461,7 @@ impl Drop for Task {
 
 /// Accepts connections and serves each (with its number, from 0) in a task of its own;
 /// dropping the returned task drops the connections too.
-pub fn accept_loop<F, Fut>(listener: TcpListener, serve: F) -> Task
+fn accept_loop<F, Fut>(listener: TcpListener, serve: F) -> Task
 where
     F: Fn(TcpStream, usize) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -486,13 +486,13 @@ where
 }
 
 /// Keeps a connection open, reading and discarding, until the peer closes it.
-pub async fn hold<S: AsyncRead + Unpin>(mut stream: S) {
+async fn hold<S: AsyncRead + Unpin>(mut stream: S) {
     let mut buf = [0; 4096];
     while let Ok(1..) = stream.read(&mut buf).await {}
 }
 
 /// Locks a mutex, ignoring poisoning (a panicking test thread must not hide the log).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
