@@ -1,0 +1,463 @@
+//! The lab's MX: a scripted SMTP server with STARTTLS that records every command line it
+//! receives, and that can misbehave at each step of the dialogue a prober goes through.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use super::ca::{Cert, ServerCert, TestCa, Tls};
+use super::{Task, accept_loop, hold, lock};
+
+/// Bound on one command line.
+const MAX_LINE: u64 = 4096;
+
+/// What the server does before any reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// Send the banner at once.
+    Banner,
+    /// Refuse connections (nothing listens on the port).
+    Refuse,
+    /// Accept and close at once.
+    Close,
+    /// Accept and never send a banner.
+    Tarpit,
+    /// Send the banner one byte per interval.
+    Drip(Duration),
+}
+
+/// What follows a positive reply to STARTTLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterStarttls {
+    /// A real TLS handshake, then the dialogue goes on inside TLS.
+    Tls,
+    /// Close the connection.
+    Close,
+    /// Read the ClientHello, then say nothing.
+    Stall,
+    /// Read the ClientHello and answer with a ServerHello of this version (0x0301 =
+    /// TLS 1.0, 0x0302 = TLS 1.1) and cipher 0xC013: stands in for a legacy-only server,
+    /// for the real handshake and for a later hand-made probe alike.
+    Legacy(u16),
+}
+
+/// An SMTP server's script. Replies given as text may hold several lines separated
+/// by "\n"; each line is sent with CRLF.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub cert: Cert,
+    pub tls: Tls,
+    pub opening: Opening,
+    /// The greeting, sent as is; `None` means `220 <host> ESMTP\r\n`.
+    pub banner: Option<Vec<u8>>,
+    /// Reply to EHLO before TLS; `None` means the default capability list.
+    pub ehlo: Option<String>,
+    pub advertise_starttls: bool,
+    /// Answer EHLO with `250-` lines forever.
+    pub endless_ehlo: bool,
+    /// Reply to STARTTLS; `None` means `220 2.0.0 Ready to start TLS` when STARTTLS is
+    /// advertised, else `502 5.5.1 Unrecognized command`.
+    pub starttls: Option<String>,
+    /// Plaintext sent in the same write as the reply to STARTTLS (STARTTLS injection).
+    pub inject: Vec<u8>,
+    pub after_starttls: AfterStarttls,
+    /// Reply to EHLO inside TLS; `None` means the default list without STARTTLS.
+    pub ehlo_after_tls: Option<String>,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp::good()
+    }
+}
+
+impl Smtp {
+    /// Banner, EHLO with STARTTLS, a handshake with a valid certificate, EHLO, QUIT.
+    pub fn good() -> Smtp {
+        Smtp {
+            cert: Cert::good(),
+            tls: Tls::Modern,
+            opening: Opening::Banner,
+            banner: None,
+            ehlo: None,
+            advertise_starttls: true,
+            endless_ehlo: false,
+            starttls: None,
+            inject: Vec::new(),
+            after_starttls: AfterStarttls::Tls,
+            ehlo_after_tls: None,
+        }
+    }
+
+    pub fn cert(mut self, cert: Cert) -> Smtp {
+        self.cert = cert;
+        self
+    }
+
+    pub fn tls12_only(mut self) -> Smtp {
+        self.tls = Tls::Tls12Only;
+        self
+    }
+
+    pub fn no_starttls(mut self) -> Smtp {
+        self.advertise_starttls = false;
+        self
+    }
+
+    /// E.g. `454 4.7.0 TLS not available`.
+    pub fn starttls_reply(mut self, reply: &str) -> Smtp {
+        self.starttls = Some(reply.to_string());
+        self
+    }
+
+    /// E.g. `554 5.7.1 no service`.
+    pub fn banner(self, reply: &str) -> Smtp {
+        self.banner_raw(&crlf(reply))
+    }
+
+    pub fn banner_raw(mut self, bytes: &[u8]) -> Smtp {
+        self.banner = Some(bytes.to_vec());
+        self
+    }
+
+    /// E.g. `500 5.5.1 unrecognized`.
+    pub fn ehlo_reply(mut self, reply: &str) -> Smtp {
+        self.ehlo = Some(reply.to_string());
+        self
+    }
+
+    /// E.g. `250 injected\n` after `220 ready`.
+    pub fn inject_after_starttls(mut self, bytes: &[u8]) -> Smtp {
+        self.inject = bytes.to_vec();
+        self
+    }
+
+    pub fn refused(mut self) -> Smtp {
+        self.opening = Opening::Refuse;
+        self
+    }
+
+    pub fn close_on_connect(mut self) -> Smtp {
+        self.opening = Opening::Close;
+        self
+    }
+
+    pub fn tarpit(mut self) -> Smtp {
+        self.opening = Opening::Tarpit;
+        self
+    }
+
+    pub fn drip_banner(mut self, interval: Duration) -> Smtp {
+        self.opening = Opening::Drip(interval);
+        self
+    }
+
+    pub fn endless_ehlo(mut self) -> Smtp {
+        self.endless_ehlo = true;
+        self
+    }
+
+    /// A greeting line of 1 MiB.
+    pub fn huge_line(self) -> Smtp {
+        let mut line = b"220 ".to_vec();
+        line.resize(1 << 20, b'x');
+        line.extend_from_slice(b"\r\n");
+        self.banner_raw(&line)
+    }
+
+    /// Something that is not SMTP where the greeting should be.
+    pub fn garbage(self) -> Smtp {
+        self.banner_raw(b"SSH-2.0-OpenSSH_9.6\r\n")
+    }
+
+    pub fn close_after_starttls(mut self) -> Smtp {
+        self.after_starttls = AfterStarttls::Close;
+        self
+    }
+
+    pub fn stall_handshake(mut self) -> Smtp {
+        self.after_starttls = AfterStarttls::Stall;
+        self
+    }
+
+    /// 0x0301 (TLS 1.0) or 0x0302 (TLS 1.1).
+    pub fn legacy_tls(mut self, version: u16) -> Smtp {
+        self.after_starttls = AfterStarttls::Legacy(version);
+        self
+    }
+
+    /// E.g. `554 5.7.0 go away`.
+    pub fn ehlo_after_tls_reply(mut self, reply: &str) -> Smtp {
+        self.ehlo_after_tls = Some(reply.to_string());
+        self
+    }
+}
+
+/// A command line as the server received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Which connection, counted from 0 in accept order.
+    pub conn: usize,
+    /// Received inside TLS.
+    pub tls: bool,
+    /// Without the CRLF, lossily decoded.
+    pub line: String,
+}
+
+impl Command {
+    /// The command word, upper-cased (`EHLO`, `STARTTLS`, `MAIL`, ...).
+    pub fn verb(&self) -> String {
+        let word = self.line.split(' ').next().unwrap_or_default();
+        word.to_ascii_uppercase()
+    }
+}
+
+/// A running SMTP server; it stops when dropped.
+pub struct SmtpServer {
+    addr: SocketAddr,
+    cert: ServerCert,
+    commands: Arc<Mutex<Vec<Command>>>,
+    connections: Arc<Mutex<usize>>,
+    _task: Option<Task>,
+}
+
+impl SmtpServer {
+    /// Serves `smtp` as `host` (the greeting name and the certificate's default name).
+    pub async fn start(ca: &TestCa, host: &str, smtp: Smtp) -> SmtpServer {
+        let cert = ca.issue(&smtp.cert, host);
+        let tls = TlsAcceptor::from(cert.server_config(smtp.tls));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        let addr = listener.local_addr().expect("SMTP address");
+        let commands = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(0));
+        let task = if smtp.opening == Opening::Refuse {
+            // Nothing listens on the port once the listener is gone.
+            drop(listener);
+            None
+        } else {
+            let session = Arc::new(Session {
+                smtp,
+                host: host.to_string(),
+                tls,
+                log: commands.clone(),
+            });
+            let count = connections.clone();
+            Some(accept_loop(listener, move |stream, conn| {
+                *lock(&count) += 1;
+                session.clone().serve(stream, conn)
+            }))
+        };
+        SmtpServer {
+            addr,
+            cert,
+            commands,
+            connections,
+            _task: task,
+        }
+    }
+
+    /// The certificate it serves (for TLSA data).
+    pub fn cert(&self) -> &ServerCert {
+        &self.cert
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every command line received so far, in order.
+    pub fn commands(&self) -> Vec<Command> {
+        lock(&self.commands).clone()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        *lock(&self.connections)
+    }
+}
+
+struct Session {
+    smtp: Smtp,
+    host: String,
+    tls: TlsAcceptor,
+    log: Arc<Mutex<Vec<Command>>>,
+}
+
+impl Session {
+    async fn serve(self: Arc<Self>, mut stream: TcpStream, conn: usize) {
+        let banner = self
+            .smtp
+            .banner
+            .clone()
+            .unwrap_or_else(|| crlf(&format!("220 {} ESMTP", self.host)));
+        let sent = match self.smtp.opening {
+            Opening::Tarpit => return hold(stream).await,
+            Opening::Refuse | Opening::Close => return,
+            Opening::Banner => stream.write_all(&banner).await,
+            Opening::Drip(interval) => drip(&mut stream, &banner, interval).await,
+        };
+        if sent.is_err() {
+            return;
+        }
+        let Some(stream) = self.dialogue(stream, conn, false).await else {
+            return;
+        };
+        match self.smtp.after_starttls {
+            AfterStarttls::Close => {}
+            AfterStarttls::Stall => {
+                let mut stream = stream;
+                if read_record(&mut stream).await.is_some() {
+                    hold(stream).await;
+                }
+            }
+            AfterStarttls::Legacy(version) => {
+                let mut stream = stream;
+                if read_record(&mut stream).await.is_some()
+                    && stream.write_all(&server_hello(version)).await.is_ok()
+                {
+                    hold(stream).await;
+                }
+            }
+            AfterStarttls::Tls => {
+                if let Ok(tls) = self.tls.accept(stream).await {
+                    self.dialogue(tls, conn, true).await;
+                }
+            }
+        }
+    }
+
+    /// Answers commands until QUIT, a failure, or an accepted STARTTLS (returns the
+    /// stream then, for the handshake).
+    async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+        conn: usize,
+        tls: bool,
+    ) -> Option<S> {
+        let mut rd = BufReader::new(stream);
+        loop {
+            let mut line = Vec::new();
+            let n = (&mut rd)
+                .take(MAX_LINE)
+                .read_until(b'\n', &mut line)
+                .await
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            let command = Command { conn, tls, line };
+            let verb = command.verb();
+            lock(&self.log).push(command);
+            let out = rd.get_mut();
+            match verb.as_str() {
+                "EHLO" if self.smtp.endless_ehlo && !tls => {
+                    for i in 0.. {
+                        let l = format!("250-{}-extension-{i}\r\n", self.host);
+                        out.write_all(l.as_bytes()).await.ok()?;
+                    }
+                }
+                "EHLO" => {
+                    let custom = if tls {
+                        &self.smtp.ehlo_after_tls
+                    } else {
+                        &self.smtp.ehlo
+                    };
+                    let reply = custom.clone().unwrap_or_else(|| self.capabilities(tls));
+                    out.write_all(&crlf(&reply)).await.ok()?;
+                }
+                "HELO" | "RSET" | "NOOP" => out.write_all(b"250 2.0.0 OK\r\n").await.ok()?,
+                "QUIT" => {
+                    let _ = out.write_all(b"221 2.0.0 Bye\r\n").await;
+                    let _ = out.shutdown().await;
+                    return None;
+                }
+                "STARTTLS" if tls => out
+                    .write_all(b"503 5.5.1 TLS already active\r\n")
+                    .await
+                    .ok()?,
+                "STARTTLS" => {
+                    let reply = match (&self.smtp.starttls, self.smtp.advertise_starttls) {
+                        (Some(r), _) => r.clone(),
+                        (None, true) => "220 2.0.0 Ready to start TLS".to_string(),
+                        (None, false) => "502 5.5.1 Unrecognized command".to_string(),
+                    };
+                    let mut bytes = crlf(&reply);
+                    bytes.extend_from_slice(&self.smtp.inject);
+                    out.write_all(&bytes).await.ok()?;
+                    if reply.starts_with('2') {
+                        return Some(rd.into_inner());
+                    }
+                }
+                _ => out
+                    .write_all(b"502 5.5.2 Unrecognized command\r\n")
+                    .await
+                    .ok()?,
+            }
+        }
+    }
+
+    fn capabilities(&self, tls: bool) -> String {
+        let mut lines = vec![
+            self.host.clone(),
+            "PIPELINING".to_string(),
+            "SIZE 10240000".to_string(),
+        ];
+        if self.smtp.advertise_starttls && !tls {
+            lines.push("STARTTLS".to_string());
+        }
+        let last = lines.len() - 1;
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("250{}{l}", if i == last { ' ' } else { '-' }))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Each line of `text` ended with CRLF.
+fn crlf(text: &str) -> Vec<u8> {
+    text.lines()
+        .flat_map(|l| [l, "\r\n"])
+        .collect::<String>()
+        .into_bytes()
+}
+
+async fn drip(stream: &mut TcpStream, bytes: &[u8], interval: Duration) -> std::io::Result<()> {
+    for &b in bytes {
+        stream.write_all(&[b]).await?;
+        tokio::time::sleep(interval).await;
+    }
+    Ok(())
+}
+
+/// Reads one TLS record (the ClientHello), bounded by the record length limit.
+async fn read_record<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Vec<u8>> {
+    let mut header = [0; 5];
+    stream.read_exact(&mut header).await.ok()?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let mut body = vec![0; len.min(18 * 1024)];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+/// A ServerHello record choosing `version` and TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA.
+fn server_hello(version: u16) -> Vec<u8> {
+    let mut hello = version.to_be_bytes().to_vec();
+    hello.extend_from_slice(&[0x42; 32]); // random
+    hello.push(0); // empty session id
+    hello.extend_from_slice(&[0xC0, 0x13]); // cipher suite
+    hello.push(0); // null compression
+    let mut handshake = vec![2, 0, 0, hello.len() as u8]; // ServerHello, 24-bit length
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![22];
+    record.extend_from_slice(&version.to_be_bytes());
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
