@@ -6,13 +6,14 @@
 //! letter (`valid`), and a lenient one that forgives whitespace, blank lines and odd line
 //! breaks (`policy`), so that the MX hosts can still be judged against it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::checks::Check;
 use crate::finding::{Problem, Severity};
 use crate::names;
-use crate::record::{is_quote, quoted};
+use crate::record::{cap, is_quote, quoted};
 
 /// RFC 8461 §3.2: max_age has "a maximum value of 31557600" (one year).
 const MAX_AGE_LIMIT: u64 = 31_557_600;
@@ -20,9 +21,6 @@ const MAX_AGE_LIMIT: u64 = 31_557_600;
 const MAX_AGE_SHORT: u64 = 86_400;
 /// Auditor's threshold: guides keep max_age within two weeks while testing (RFC 8461 §8.3).
 const MAX_AGE_TESTING: u64 = 1_209_600;
-/// Problems of one check reported one by one before the rest are only counted, so that a
-/// body of garbage yields a handful of findings, not thousands.
-const MAX_PER_CHECK: usize = 5;
 
 /// Domains shared by many tenants: a wildcard right under one of them accepts any tenant's
 /// host (with its valid certificate) as an MX (RFC 8461 §10.4). Deeper provider patterns
@@ -157,7 +155,7 @@ fn read(body: &[u8], problems: &mut Vec<Problem>) -> Option<Policy> {
             match first {
                 None => "the body is empty".to_string(),
                 Some(first) => format!(
-                    "no line is a \"name: value\" field; the body begins {}",
+                    "no line is a policy field (version, mode, mx, max_age); the body begins {}",
                     quoted(first)
                 ),
             },
@@ -268,11 +266,11 @@ struct Line<'a> {
 fn split_lines<'a>(text: &'a str, problems: &mut Vec<Problem>) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     let mut start = 0;
-    let mut chars = text.char_indices().peekable();
+    let mut chars = text.char_indices();
     while let Some((at, c)) = chars.next() {
         let term = match c {
             '\n' => Term::Lf,
-            '\r' if chars.next_if(|(_, c)| *c == '\n').is_some() => Term::CrLf,
+            '\r' if text[at + 1..].starts_with('\n') => Term::CrLf,
             '\r'
             | '\u{0b}'
             | '\u{0c}'
@@ -287,7 +285,11 @@ fn split_lines<'a>(text: &'a str, problems: &mut Vec<Problem>) -> Vec<Line<'a>> 
             text: &text[start..at],
             term,
         });
-        start = at + c.len_utf8() + usize::from(term == Term::CrLf);
+        start = at + c.len_utf8();
+        if term == Term::CrLf {
+            chars.next();
+            start += 1;
+        }
     }
     lines.push(Line {
         no: lines.len() + 1,
@@ -370,7 +372,8 @@ struct Field<'a> {
     value: &'a str,
 }
 
-/// The `name: value` lines, with the layout mistakes reported; None when no line is a field.
+/// The `name: value` lines, with the layout mistakes reported; None when no line is a
+/// policy field.
 fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Field<'a>>> {
     let (mut fields, mut bad, mut leading, mut colon) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -403,9 +406,11 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
             format!("line {} {} {why}", line.no, quoted(line.text)),
         ));
     }
-    let is_field =
-        |f: &Field| KNOWN.contains(&f.name) || ext_name_ok(f.name) || near_miss(f.name).is_some();
-    if !fields.iter().any(is_field) {
+    // Without a single policy field (or a misspelling of one) this is some other document.
+    if !fields
+        .iter()
+        .any(|f| KNOWN.contains(&f.name) || near_miss(f.name).is_some())
+    {
         return None;
     }
     problems.extend(bad);
@@ -437,195 +442,170 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
 
 /// Judges the fields and builds the lenient reading.
 fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
-    let mut report = |check, f: &Field, why: String| {
-        problems.push(Problem::new(
-            check,
-            format!(
-                "line {} {}: {why}",
-                f.no,
-                quoted(&format!("{}: {}", f.name, f.value))
-            ),
-        ));
-    };
-    let first = |name: &str| fields.iter().find(|f| f.name == name);
-
-    // Later entries of an extension are reported as duplicates, not announced again.
-    let repeated = |f: &Field| {
-        fields
-            .iter()
-            .take_while(|g| g.no < f.no)
-            .any(|g| g.name == f.name)
-    };
-    let mut misspelt = Vec::new();
+    // The entries of each name, names in order of first appearance. Senders use the first
+    // entry (RFC 8461 §3.2: "all entries except for the first SHALL be ignored", mx aside).
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<(&str, Vec<&Field>)> = Vec::new();
     for f in fields {
-        let known = KNOWN.contains(&f.name);
-        if known && is_quoted(f.value) {
-            report(
-                Check::StsPolicyBadLine,
-                f,
-                "values are written without quotes".into(),
-            );
-            continue;
-        }
-        match f.name {
-            "version" if f.value != "STSv1" => {
-                report(Check::StsPolicyVersion, f, version_problem(f.value));
-            }
-            "mode" if Mode::parse(f.value).is_none() => {
-                report(Check::StsPolicyMode, f, mode_problem(f.value));
-            }
-            "max_age" => {
-                if let Some((check, why)) = max_age_problem(f.value) {
-                    report(check, f, why);
-                }
-            }
-            "mx" => {
-                if let Some((check, why)) = mx_problem(f.value) {
-                    report(check, f, why);
-                }
-            }
-            _ if known => {}
-            name => match near_miss(name) {
-                Some(meant) => misspelt.push((f, meant)),
-                None => extension(f, None, !repeated(f), &mut report),
-            },
+        let i = *index.entry(f.name).or_insert_with(|| {
+            groups.push((f.name, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(f);
+    }
+    let entries = |name: &str| index.get(name).map_or(&[][..], |&i| &groups[i].1[..]);
+    let first = |name: &str| entries(name).first().copied();
+
+    // Strict parsers read every entry, the ignored ones too.
+    for f in fields.iter().filter(|f| KNOWN.contains(&f.name)) {
+        if let Some((check, why)) = value_problem(f) {
+            problems.push(at(check, f, why));
         }
     }
-
-    // RFC 8461 §3.2: "all entries except for the first SHALL be ignored" (mx excepted).
-    let mut names: Vec<&str> = Vec::new();
-    for f in fields.iter().filter(|f| f.name != "mx") {
-        if names.contains(&f.name) {
-            continue;
-        }
-        names.push(f.name);
-        let same: Vec<&Field> = fields.iter().filter(|g| g.name == f.name).collect();
-        if same.len() > 1 {
-            let lines: Vec<usize> = same.iter().map(|g| g.no).collect();
-            let values: Vec<String> = same.iter().map(|g| quoted(g.value)).collect();
-            problems.push(Problem::new(
-                Check::StsPolicyDupField,
-                format!(
-                    "{} is given on {} ({}); senders use the first",
-                    f.name,
-                    line_list(&lines),
-                    values.join(", ")
-                ),
-            ));
-        }
+    for (name, same) in groups.iter().filter(|(n, g)| *n != "mx" && g.len() > 1) {
+        let lines: Vec<usize> = same.iter().map(|f| f.no).collect();
+        let values: Vec<String> = same.iter().map(|f| quoted(f.value)).collect();
+        problems.push(Problem::new(
+            Check::StsPolicyDupField,
+            format!(
+                "{name} is given on {} ({}); senders use the first",
+                line_list(&lines),
+                values.join(", ")
+            ),
+        ));
     }
 
     let mode = first("mode").and_then(|f| Mode::parse(f.value));
     let max_age = first("max_age").and_then(|f| lenient_max_age(f.value));
-    let needed = |name: &str| match name {
-        "mx" => matches!(mode, Some(Mode::Enforce | Mode::Testing)),
-        _ => true,
-    };
-    for name in KNOWN {
-        if first(name).is_some() || !needed(name) {
+    // mx is "required at least once, except when mode is "none"": unknown without a mode.
+    let missing: Vec<&str> = KNOWN
+        .into_iter()
+        .filter(|k| first(k).is_none())
+        .filter(|k| *k != "mx" || matches!(mode, Some(Mode::Enforce | Mode::Testing)))
+        .collect();
+    let others = || groups.iter().filter(|(n, _)| !KNOWN.contains(n));
+    for &name in &missing {
+        let misspelt: Vec<&Field> = others()
+            .filter(|(n, _)| near_miss(n) == Some(name))
+            .map(|(_, g)| g[0])
+            .collect();
+        for f in &misspelt {
+            problems.push(at(
+                Check::StsPolicyKeyCase,
+                f,
+                format!("field names are exact and case-sensitive, so senders see no {name} field"),
+            ));
+        }
+        if misspelt.is_empty() {
+            problems.push(missing_problem(name, mode));
+        }
+    }
+    for (name, same) in others() {
+        let meant = near_miss(name);
+        if meant.is_some_and(|m| missing.contains(&m)) {
             continue;
         }
-        let guesses: Vec<&&Field> = misspelt
-            .iter()
-            .filter(|(_, m)| *m == name)
-            .map(|(f, _)| f)
-            .collect();
-        match guesses.first() {
-            Some(f) => problems.push(Problem::new(
-                Check::StsPolicyKeyCase,
-                format!(
-                    "line {} {}: field names are exact and case-sensitive, so senders see no {name} field",
-                    f.no,
-                    quoted(&format!("{}: {}", f.name, f.value))
-                ),
-            )),
-            None => {
-                let check = match name {
-                    "version" => Check::StsPolicyVersion,
-                    "mode" => Check::StsPolicyMode,
-                    "max_age" => Check::StsPolicyMaxAgeMissing,
-                    _ => Check::StsPolicyMxMissing,
+        for (i, f) in same.iter().enumerate() {
+            if let Some(why) = extension_problem(f) {
+                problems.push(at(Check::StsPolicyBadLine, f, why));
+            } else if i == 0 {
+                let why = match meant {
+                    Some(meant) => {
+                        format!("unknown field (did you mean {meant}?); senders ignore it")
+                    }
+                    None => "unknown field; senders ignore it".to_string(),
                 };
-                let why = match name {
-                    "mx" => format!(
-                        "the policy has no mx line, which mode {} requires",
-                        mode.map_or("", Mode::as_str)
-                    ),
-                    _ => format!("the policy has no {name} field"),
-                };
-                problems.push(Problem::new(check, why));
+                problems.push(at(Check::StsPolicyUnknownField, f, why));
             }
         }
     }
-    let mut report = |check, f: &Field, why: String| {
-        problems.push(Problem::new(
-            check,
-            format!(
-                "line {} {}: {why}",
-                f.no,
-                quoted(&format!("{}: {}", f.name, f.value))
-            ),
-        ));
-    };
-    for (f, meant) in &misspelt {
-        if first(meant).is_some() || !needed(meant) {
-            extension(f, Some(meant), !repeated(f), &mut report);
-        }
-    }
-    if let (Some(f), Some(age)) = (first("max_age"), max_age.filter(|a| *a <= MAX_AGE_LIMIT)) {
-        max_age_advice(f, age, mode, &mut report);
+    if let (Some(f), Some(age)) = (first("max_age"), max_age)
+        && let Some((check, why)) = max_age_advice(age, mode)
+    {
+        problems.push(at(check, f, why));
     }
 
-    let mut extensions: Vec<(String, String)> = Vec::new();
-    for f in fields {
-        if !KNOWN.contains(&f.name)
-            && ext_name_ok(f.name)
-            && !extensions.iter().any(|(n, _)| n == f.name)
-        {
-            extensions.push((f.name.to_string(), f.value.to_string()));
-        }
-    }
     Some(Policy {
         mode: mode?,
         max_age: max_age?,
-        mx: fields
+        mx: entries("mx")
             .iter()
-            .filter(|f| f.name == "mx" && !f.value.is_empty())
+            .filter(|f| !f.value.is_empty())
             .map(|f| f.value.to_string())
             .collect(),
-        extensions,
+        extensions: others()
+            .filter(|(_, g)| extension_problem(g[0]).is_none())
+            .map(|(n, g)| (n.to_string(), g[0].value.to_string()))
+            .collect(),
     })
 }
 
-/// A field that is not one of the four: valid extensions are ignored by senders, and
-/// `announce`d as unknown fields.
-fn extension(
-    f: &Field,
-    meant: Option<&str>,
-    announce: bool,
-    report: &mut impl FnMut(Check, &Field, String),
-) {
+/// A problem on one field, quoting its line.
+fn at(check: Check, f: &Field, why: impl fmt::Display) -> Problem {
+    Problem::new(
+        check,
+        format!(
+            "line {} {}: {why}",
+            f.no,
+            quoted(&format!("{}: {}", f.name, f.value))
+        ),
+    )
+}
+
+fn missing_problem(name: &str, mode: Option<Mode>) -> Problem {
+    let (check, why) = match name {
+        "version" => (
+            Check::StsPolicyVersion,
+            "the policy has no version field".to_string(),
+        ),
+        "mode" => (
+            Check::StsPolicyMode,
+            "the policy has no mode field".to_string(),
+        ),
+        "max_age" => (
+            Check::StsPolicyMaxAgeMissing,
+            "the policy has no max_age field".to_string(),
+        ),
+        _ => (
+            Check::StsPolicyMxMissing,
+            format!(
+                "the policy has no mx line, which mode {} requires",
+                mode.map_or("", Mode::as_str)
+            ),
+        ),
+    };
+    Problem::new(check, why)
+}
+
+/// What is wrong with the value of a known field, if anything.
+fn value_problem(f: &Field) -> Option<(Check, String)> {
+    if is_quoted(f.value) {
+        return Some((
+            Check::StsPolicyBadLine,
+            "values are written without quotes".into(),
+        ));
+    }
+    match f.name {
+        "version" => version_problem(f.value).map(|why| (Check::StsPolicyVersion, why)),
+        "mode" => mode_problem(f.value).map(|why| (Check::StsPolicyMode, why)),
+        "max_age" => max_age_problem(f.value),
+        _ => mx_problem(f.value),
+    }
+}
+
+/// Why a field that is not one of the four breaks `sts-policy-extension`, if it does.
+fn extension_problem(f: &Field) -> Option<String> {
     if !ext_name_ok(f.name) {
-        return report(Check::StsPolicyBadLine, f, name_problem(f.name));
+        return Some(name_problem(f.name));
     }
     // `sts-policy-ext-value`: printable text, no control characters, not empty.
     if f.value.is_empty() {
-        return report(Check::StsPolicyBadLine, f, "the value is empty".into());
+        return Some("the value is empty".into());
     }
-    if f.value.chars().any(char::is_control) {
-        return report(
-            Check::StsPolicyBadLine,
-            f,
-            "the value contains a control character".into(),
-        );
-    }
-    if announce {
-        let why = match meant {
-            Some(meant) => format!("unknown field (did you mean {meant}?); senders ignore it"),
-            None => "unknown field; senders ignore it".to_string(),
-        };
-        report(Check::StsPolicyUnknownField, f, why);
-    }
+    f.value
+        .chars()
+        .any(char::is_control)
+        .then(|| "the value contains a control character".into())
 }
 
 /// `sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`.
@@ -689,34 +669,38 @@ fn is_quoted(value: &str) -> bool {
     value.chars().count() >= 2 && value.starts_with(is_quote) && value.ends_with(is_quote)
 }
 
-fn version_problem(value: &str) -> String {
-    if value.is_empty() {
-        "the version is empty; it must be STSv1".into()
-    } else if value.eq_ignore_ascii_case("STSv1") {
-        "the version must be exactly STSv1 (case-sensitive)".into()
-    } else {
-        "the version must be exactly STSv1".into()
-    }
+/// `sts-policy-version-value = %s"STSv1"`.
+fn version_problem(value: &str) -> Option<String> {
+    Some(match value {
+        "STSv1" => return None,
+        "" => "the version is empty; it must be STSv1".into(),
+        v if v.eq_ignore_ascii_case("STSv1") => {
+            "the version must be exactly STSv1 (case-sensitive)".into()
+        }
+        _ => "the version must be exactly STSv1".into(),
+    })
 }
 
-fn mode_problem(value: &str) -> String {
+/// `sts-policy-mode-value = %s"testing" / %s"enforce" / %s"none"`.
+fn mode_problem(value: &str) -> Option<String> {
+    if Mode::parse(value).is_some() {
+        return None;
+    }
     let lower = value.to_ascii_lowercase();
-    if value.is_empty() {
-        return "the mode is empty".into();
-    }
-    if let Some(mode) = Mode::parse(&lower) {
-        return format!("mode values are case-sensitive: write {}", mode.as_str());
-    }
-    if lower == "report" {
-        return "\"report\" is the name early drafts used; the mode is now called testing".into();
-    }
     let guess = [Mode::Enforce, Mode::Testing, Mode::None]
         .into_iter()
         .find(|m| names::edit_distance(&lower, m.as_str()) <= 2);
-    match guess {
-        Some(mode) => format!("not a mode (did you mean {}?)", mode.as_str()),
-        None => "the mode must be enforce, testing or none".into(),
-    }
+    Some(if value.is_empty() {
+        "the mode is empty".into()
+    } else if let Some(mode) = Mode::parse(&lower) {
+        format!("mode values are case-sensitive: write {}", mode.as_str())
+    } else if lower == "report" {
+        "\"report\" is the name early drafts used; the mode is now called testing".into()
+    } else if let Some(mode) = guess {
+        format!("not a mode (did you mean {}?)", mode.as_str())
+    } else {
+        "the mode must be enforce, testing or none".into()
+    })
 }
 
 /// `sts-policy-max-age-value = 1*10(DIGIT)`, at most 31557600.
@@ -752,31 +736,26 @@ fn lenient_max_age(value: &str) -> Option<u64> {
     }
 }
 
-fn max_age_advice(
-    f: &Field,
-    age: u64,
-    mode: Option<Mode>,
-    report: &mut impl FnMut(Check, &Field, String),
-) {
+/// Advice on a max_age within the limit, given the mode.
+fn max_age_advice(age: u64, mode: Option<Mode>) -> Option<(Check, String)> {
     let protective = matches!(mode, Some(Mode::Enforce | Mode::Testing));
     if age == 0 {
-        report(
+        Some((
             Check::StsPolicyMaxAgeZero,
-            f,
             "senders cache nothing, and some reject max_age 0".into(),
-        );
+        ))
     } else if age < MAX_AGE_SHORT && protective {
-        report(
+        Some((
             Check::StsPolicyMaxAgeShort,
-            f,
             format!("{} is shorter than a day", duration(age)),
-        );
-    } else if age > MAX_AGE_TESTING && mode == Some(Mode::Testing) {
-        report(
+        ))
+    } else if age > MAX_AGE_TESTING && age <= MAX_AGE_LIMIT && mode == Some(Mode::Testing) {
+        Some((
             Check::StsPolicyMaxAgeTestingLong,
-            f,
             format!("{} while in testing mode", duration(age)),
-        );
+        ))
+    } else {
+        None
     }
 }
 
@@ -875,28 +854,6 @@ fn pattern_problem(value: &str) -> Option<String> {
         });
     }
     names::check_domain(base).err()
-}
-
-/// Keeps the first [`MAX_PER_CHECK`] problems of each check and counts the rest.
-fn cap(problems: Vec<Problem>) -> Vec<Problem> {
-    let mut kept: Vec<Problem> = Vec::new();
-    let mut extra: Vec<(Check, usize)> = Vec::new();
-    for problem in problems {
-        if kept.iter().filter(|p| p.check == problem.check).count() < MAX_PER_CHECK {
-            kept.push(problem);
-        } else if let Some((_, n)) = extra.iter_mut().find(|(c, _)| *c == problem.check) {
-            *n += 1;
-        } else {
-            extra.push((problem.check, 1));
-        }
-    }
-    for (check, n) in extra {
-        kept.push(Problem::new(
-            check,
-            format!("and {} with the same problem", plural(n, "more line")),
-        ));
-    }
-    kept
 }
 
 /// "line 3" / "lines 3, 5", listing at most ten numbers.
@@ -1028,6 +985,8 @@ mod tests {
         bad("  |<html>", &["sts-policy-html"]);
         bad("{\"version\": \"STSv1\"}", &["sts-policy-html"]);
         bad("Not Found", &["sts-policy-bad-line"]); // one finding, not one per missing field
+        bad("Error: 404 Not Found|", &["sts-policy-bad-line"]);
+        bad("foo: bar|baz: 1|", &["sts-policy-bad-line"]);
         bad("", &["sts-policy-bad-line"]);
         // Line breaks and layout.
         bad(
@@ -1433,10 +1392,10 @@ mod tests {
             "junk|".repeat(1000)
         );
         let parsed = parse(&body(&text));
-        assert_eq!(parsed.problems.len(), MAX_PER_CHECK + 1);
+        assert_eq!(parsed.problems.len(), 6);
         assert_eq!(
             parsed.problems.last().map(|p| p.message.as_str()),
-            Some("and 995 more lines with the same problem")
+            Some("and 995 more of the same kind")
         );
     }
 

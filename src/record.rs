@@ -191,7 +191,7 @@ fn judge<T>(records: &[TxtRecord], g: &Grammar, fields: FieldParser<T>) -> Parse
     }
     Parsed {
         record: parsed.filter(|_| usable),
-        problems,
+        problems: cap(problems),
     }
 }
 
@@ -302,7 +302,11 @@ fn multistring(record: &TxtRecord, joined: &[u8]) -> String {
     );
     // A split inside a field is where an author expecting a space gets another value.
     let mut at = 0;
-    for s in &record.strings[..record.strings.len() - 1] {
+    let all_but_last = record
+        .strings
+        .split_last()
+        .map_or(&[][..], |(_, init)| init);
+    for s in all_but_last {
         at += s.len();
         let inside = |i: usize| joined.get(i).is_some_and(|b| *b != b';' && !is_wsp(*b));
         if at > 0 && inside(at - 1) && inside(at) {
@@ -455,7 +459,11 @@ fn split_missing_delims(segment: &str) -> (Vec<&str>, bool) {
 }
 
 fn starts_with_name_eq(s: &str) -> bool {
-    s.split_once('=').is_some_and(|(name, _)| ext_name_ok(name))
+    // A name has at most 32 characters: look no further, or long records cost O(n²).
+    s.bytes()
+        .take(33)
+        .position(|b| b == b'=')
+        .is_some_and(|at| ext_name_ok(&s[..at]))
 }
 
 /// `sts-ext-name` / `tlsrpt-ext-name`: `(ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`.
@@ -472,7 +480,7 @@ fn ext_name_ok(name: &str) -> bool {
 fn ext_value_problem(value: &str) -> Option<&'static str> {
     if value.is_empty() {
         Some("the value is empty")
-    } else if value.contains(['=', ';']) {
+    } else if value.contains('=') {
         Some("the value contains '='")
     } else if value.contains([' ', '\t']) {
         Some("the value contains a space")
@@ -861,6 +869,33 @@ pub(crate) fn is_quote(c: char) -> bool {
         c,
         '"' | '\'' | '`' | '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}'
     )
+}
+
+/// Problems of one check reported one by one before the rest are only counted, so that
+/// garbage input yields a handful of findings, not thousands.
+const MAX_PER_CHECK: usize = 5;
+
+/// Keeps the first [`MAX_PER_CHECK`] problems of each check and counts the rest, for
+/// both parsers.
+pub(crate) fn cap(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut kept: Vec<Problem> = Vec::new();
+    let mut extra: Vec<(Check, usize)> = Vec::new();
+    for problem in problems {
+        if kept.iter().filter(|p| p.check == problem.check).count() < MAX_PER_CHECK {
+            kept.push(problem);
+        } else if let Some((_, n)) = extra.iter_mut().find(|(c, _)| *c == problem.check) {
+            *n += 1;
+        } else {
+            extra.push((problem.check, 1));
+        }
+    }
+    for (check, n) in extra {
+        kept.push(Problem::new(
+            check,
+            format!("and {n} more of the same kind"),
+        ));
+    }
+    kept
 }
 
 /// `s` in double quotes, cut at 120 characters: evidence for a message.
