@@ -4,6 +4,7 @@
 //!
 //! Both grammars share their field syntax: `v=...` first, then `name=value` fields
 //! separated by `*WSP ";" *WSP`, with one optional trailing delimiter.
+//! The evidence helpers both parsers use (`quoted`, `cap`) live here too.
 
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -34,8 +35,9 @@ pub struct TlsRptRecord {
 /// A judged TXT RRset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed<T> {
-    /// The record a strict sender would use: `Some` exactly when no problem is an error.
-    /// `None` with no error problem means no record is published.
+    /// The record a strict sender would use: `Some` only when no problem is an error.
+    /// `None` with no error problem means no record of this kind is published (the
+    /// caller reports the absence).
     pub record: Option<T>,
     pub problems: Vec<Problem>,
 }
@@ -676,7 +678,10 @@ fn rua_list(value: &str, problems: &mut Vec<Problem>) -> Vec<String> {
             if !empty_reported {
                 report(
                     Check::TlsrptRuaSyntax,
-                    format!("rua={value} has an empty URI (a ',' with nothing on one side)"),
+                    format!(
+                        "{} has an empty URI (a ',' with nothing on one side)",
+                        quoted(&format!("rua={value}"))
+                    ),
                 );
                 empty_reported = true;
             }
