@@ -1433,35 +1433,15 @@ mod tests {
     /// The expected checks of every policy in fixtures/policies, as listed in its MANIFEST.
     #[test]
     fn fixtures_match_the_manifest() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/policies");
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST")).expect("MANIFEST");
-        let mut listed = Vec::new();
-        for line in manifest
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        {
-            let (file, want) = line.split_once(':').expect("FILE: ids");
-            let mut want: Vec<&str> = want.split_whitespace().collect();
-            want.sort();
-            let body = std::fs::read(dir.join(file)).expect(file);
-            let parsed = parse(&body);
-            assert_eq!(ids(&parsed.problems), want, "{file}: {:?}", parsed.problems);
-            for id in &want {
-                assert!(Check::from_id(id).is_some(), "{file}: unknown id {id}");
-            }
-            listed.push(file.to_string());
+        for (path, want) in crate::record::fixtures::manifest("policies") {
+            let parsed = parse(&std::fs::read(&path).expect("fixture"));
+            assert_eq!(
+                ids(&parsed.problems),
+                want,
+                "{path:?}: {:?}",
+                parsed.problems
+            );
         }
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/policies")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .filter(|name| name != "MANIFEST")
-            .collect();
-        files.sort();
-        listed.sort();
-        assert_eq!(
-            files, listed,
-            "every fixture is listed once in the MANIFEST"
-        );
     }
 
     fn label() -> impl Strategy<Value = String> {

@@ -936,24 +936,26 @@ mod tests {
         problems.iter().map(|p| p.check.info().severity).max()
     }
 
+    /// The record, after checking that nothing worse than an info came with it.
     #[track_caller]
-    fn sts_good(records: &[&[&str]], id: &str) {
-        let parsed = sts_from_txt(&rrset(records));
+    fn usable<T>(records: &[&[&str]], judge: fn(&[TxtRecord]) -> Parsed<T>) -> T {
+        let parsed = judge(&rrset(records));
         assert!(
             worst(&parsed.problems) <= Some(Severity::Info),
             "{records:?}: {:?}",
             parsed.problems
         );
-        assert_eq!(
-            parsed.record.map(|r| r.id).as_deref(),
-            Some(id),
-            "{records:?}"
-        );
+        parsed.record.expect("a usable record")
     }
 
+    /// The judgement, after checking its exact check ids and that an error means no record.
     #[track_caller]
-    fn sts_bad(records: &[&[&str]], want: &[&str]) -> Parsed<StsRecord> {
-        let parsed = sts_from_txt(&rrset(records));
+    fn judged<T>(
+        records: &[&[&str]],
+        want: &[&str],
+        judge: fn(&[TxtRecord]) -> Parsed<T>,
+    ) -> Parsed<T> {
+        let parsed = judge(&rrset(records));
         assert_eq!(
             ids(&parsed.problems),
             want,
@@ -963,6 +965,16 @@ mod tests {
         let error = worst(&parsed.problems) == Some(Severity::Error);
         assert!(!(error && parsed.record.is_some()), "{records:?}");
         parsed
+    }
+
+    #[track_caller]
+    fn sts_good(records: &[&[&str]], id: &str) {
+        assert_eq!(usable(records, sts_from_txt).id, id, "{records:?}");
+    }
+
+    #[track_caller]
+    fn sts_bad(records: &[&[&str]], want: &[&str]) -> Parsed<StsRecord> {
+        judged(records, want, sts_from_txt)
     }
 
     #[test]
@@ -1114,30 +1126,12 @@ mod tests {
 
     #[track_caller]
     fn tlsrpt_good(records: &[&[&str]], rua: &[&str]) {
-        let parsed = tlsrpt_from_txt(&rrset(records));
-        assert!(
-            worst(&parsed.problems) <= Some(Severity::Info),
-            "{records:?}: {:?}",
-            parsed.problems
-        );
-        assert_eq!(
-            parsed.record.map(|r| r.rua),
-            Some(rua.iter().map(|s| s.to_string()).collect())
-        );
+        assert_eq!(usable(records, tlsrpt_from_txt).rua, rua, "{records:?}");
     }
 
     #[track_caller]
     fn tlsrpt_bad(records: &[&[&str]], want: &[&str]) -> Parsed<TlsRptRecord> {
-        let parsed = tlsrpt_from_txt(&rrset(records));
-        assert_eq!(
-            ids(&parsed.problems),
-            want,
-            "{records:?}: {:?}",
-            parsed.problems
-        );
-        let error = worst(&parsed.problems) == Some(Severity::Error);
-        assert!(!(error && parsed.record.is_some()), "{records:?}");
-        parsed
+        judged(records, want, tlsrpt_from_txt)
     }
 
     #[test]
@@ -1401,19 +1395,10 @@ mod tests {
     /// The expected checks of every record set in fixtures/records, as listed in its MANIFEST.
     #[test]
     fn fixtures_match_the_manifest() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/records");
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST")).expect("MANIFEST");
-        let mut listed = Vec::new();
-        for line in manifest
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        {
-            let (file, want) = line.split_once(':').expect("FILE: ids");
-            let mut want: Vec<&str> = want.split_whitespace().collect();
-            let usable = want.first() == Some(&"usable");
-            want.retain(|id| *id != "usable");
-            want.sort();
-            let zone = std::fs::read_to_string(dir.join(file)).expect(file);
+        for (path, mut want) in fixtures::manifest("records") {
+            let usable = want.iter().any(|w| w == "usable");
+            want.retain(|id| id != "usable");
+            let zone = std::fs::read_to_string(&path).expect("fixture");
             let txt: Vec<(&str, TxtRecord)> = zone.lines().filter_map(zone_txt).collect();
             let records: Vec<TxtRecord> = txt.iter().map(|(_, r)| r.clone()).collect();
             let (got, got_usable) = match txt.first().map(|(owner, _)| *owner) {
@@ -1425,23 +1410,11 @@ mod tests {
                     let parsed = tlsrpt_from_txt(&records);
                     (ids(&parsed.problems), parsed.record.is_some())
                 }
-                other => panic!("{file}: no TXT at a known name ({other:?})"),
+                other => panic!("{path:?}: no TXT at a known name ({other:?})"),
             };
-            assert_eq!(got, want, "{file}");
-            assert_eq!(got_usable, usable, "{file}");
-            listed.push(file.to_string());
+            assert_eq!(got, want, "{path:?}");
+            assert_eq!(got_usable, usable, "{path:?}");
         }
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/records")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .filter(|name| name != "MANIFEST")
-            .collect();
-        files.sort();
-        listed.sort();
-        assert_eq!(
-            files, listed,
-            "every fixture is listed once in the MANIFEST"
-        );
     }
 
     fn ext_name() -> impl Strategy<Value = String> {
@@ -1553,5 +1526,50 @@ mod tests {
             prop_assert!(worst(&parsed.problems) <= Some(Severity::Info), "{}: {:?}", text, parsed.problems);
             prop_assert_eq!(parsed.record, Some(record));
         }
+    }
+}
+
+/// The fixture corpora under `fixtures/`, for the table tests of both parsers.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::path::{Path, PathBuf};
+
+    /// The entries of `fixtures/DIR/MANIFEST` (`FILE: word word ...`, `#` comments): each
+    /// file's path and its words, sorted. Fails unless every file in the directory is listed
+    /// exactly once, and every word other than "usable" is a check id.
+    pub(crate) fn manifest(dir: &str) -> Vec<(PathBuf, Vec<String>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(dir);
+        let text = std::fs::read_to_string(dir.join("MANIFEST")).expect("MANIFEST");
+        let mut entries = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let (file, words) = line.split_once(':').expect("FILE: ids");
+            let mut words: Vec<String> = words.split_whitespace().map(String::from).collect();
+            for word in words.iter().filter(|w| *w != "usable") {
+                assert!(
+                    crate::checks::Check::from_id(word).is_some(),
+                    "{file}: {word}"
+                );
+            }
+            words.sort();
+            entries.push((dir.join(file), words));
+        }
+        let mut listed: Vec<PathBuf> = entries.iter().map(|(p, _)| p.clone()).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("fixture directory")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| !p.ends_with("MANIFEST"))
+            .collect();
+        listed.sort();
+        files.sort();
+        assert_eq!(
+            files, listed,
+            "every fixture is listed once in {dir:?}/MANIFEST"
+        );
+        entries
     }
 }
