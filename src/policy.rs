@@ -883,21 +883,12 @@ fn trim_wsp(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::test_support::{ids, manifest, worst};
     use proptest::prelude::*;
 
     /// One-line bodies: '|' stands for LF.
     fn body(text: &str) -> Vec<u8> {
         text.replace('|', "\n").into_bytes()
-    }
-
-    fn ids(problems: &[Problem]) -> Vec<&'static str> {
-        let mut ids: Vec<_> = problems.iter().map(|p| p.check.id()).collect();
-        ids.sort();
-        ids
-    }
-
-    fn worst(problems: &[Problem]) -> Option<Severity> {
-        problems.iter().map(|p| p.check.info().severity).max()
     }
 
     #[track_caller]
@@ -931,18 +922,11 @@ mod tests {
 
     const MX: &str = "mail.example.com";
 
+    #[rustfmt::skip]
     #[test]
     fn good_policies() {
         let p = good("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 604800|");
-        assert_eq!(
-            p,
-            Policy {
-                mode: Mode::Enforce,
-                max_age: 604800,
-                mx: vec![MX.into()],
-                extensions: vec![]
-            }
-        );
+        assert_eq!(p, Policy { mode: Mode::Enforce, max_age: 604800, mx: vec![MX.into()], extensions: vec![] });
         good("version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n"); // CRLF
         good("version: STSv1\r\nmode: enforce|mx: mail.example.com\r\nmax_age: 604800|"); // mixed
         good("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 604800"); // no final LF
@@ -953,312 +937,116 @@ mod tests {
         good("version: STSv1|mode: enforce|mx: *.mail.protection.outlook.com|max_age: 604800|");
         good("version: STSv1|mode: enforce|mx: *.mx.microsoft|max_age: 604800|"); // judged later
         good("version: STSv1|mode: enforce|mx: 1mx.example.com|max_age: 0604800|");
-        good(
-            "version: STSv1|mode: enforce|mx: a.example.com|mx: *.b.example.net|max_age: 31557600|",
-        );
+        good("version: STSv1|mode: enforce|mx: a.example.com|mx: *.b.example.net|max_age: 31557600|");
         good("version: STSv1|mode: testing|mx: mail.example.com|max_age: 1209600|");
-        let p = good(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 604800|x-note: see https://example.com/ für mehr|",
-        );
-        assert_eq!(
-            p.extensions,
-            [("x-note".into(), "see https://example.com/ für mehr".into())]
-        );
+        let p = good("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 604800|x-note: see https://example.com/ für mehr|");
+        assert_eq!(p.extensions, [("x-note".into(), "see https://example.com/ für mehr".into())]);
     }
 
+    #[rustfmt::skip]
     #[test]
     fn bad_policies() {
         let v = "version: STSv1|";
         // Encoding and not-a-policy bodies.
-        bad(
-            "\u{feff}version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-encoding"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x: a\0b|",
-            &["sts-policy-encoding", "sts-policy-unknown-field"],
-        );
-        bad(
-            "<!DOCTYPE html>|<html><body>Not Found</body></html>",
-            &["sts-policy-html"],
-        );
-        bad("  |<html>", &["sts-policy-html"]);
-        bad("{\"version\": \"STSv1\"}", &["sts-policy-html"]);
+        bad("\u{feff}version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-encoding"]); // UTF-8 BOM
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x: a\0b|", &["sts-policy-encoding", "sts-policy-unknown-field"]); // NUL byte
+        bad("<!DOCTYPE html>|<html><body>Not Found</body></html>", &["sts-policy-html"]); // an HTML error page
+        bad("  |<html>", &["sts-policy-html"]); // HTML after whitespace
+        bad("{\"version\": \"STSv1\"}", &["sts-policy-html"]); // JSON
         bad("Not Found", &["sts-policy-bad-line"]); // one finding, not one per missing field
-        bad("Error: 404 Not Found|", &["sts-policy-bad-line"]);
-        bad("foo: bar|baz: 1|", &["sts-policy-bad-line"]);
-        bad("", &["sts-policy-bad-line"]);
+        bad("Error: 404 Not Found|", &["sts-policy-bad-line"]); // a plain-text error page
+        bad("foo: bar|baz: 1|", &["sts-policy-bad-line"]); // no policy field at all
+        bad("", &["sts-policy-bad-line"]); // empty body
         // Line breaks and layout.
-        bad(
-            "version: STSv1\rmode: enforce\rmx: mail.example.com\rmax_age: 86400\r",
-            &["sts-policy-line-ending"],
-        );
-        bad(
-            "version: STSv1|mode: enforce\u{2028}mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-line-ending"],
-        );
-        bad(
-            "version: STSv1|mode: enforce\u{0b}mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-line-ending"],
-        );
-        bad(
-            "version: STSv1||mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-blank-line"],
-        );
-        bad(
-            "|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-blank-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400||",
-            &["sts-policy-blank-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|  ",
-            &["sts-policy-blank-line"],
-        );
-        bad(
-            "version: STSv1|  |mode: enforce|mx: mail.example.com|max_age: 86400",
-            &["sts-policy-blank-line"],
-        );
-        bad(
-            " version: STSv1|\tmode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-leading-wsp"],
-        );
-        bad(
-            "version: STSv1|mode : enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-colon-wsp"],
-        );
+        bad("version: STSv1\rmode: enforce\rmx: mail.example.com\rmax_age: 86400\r", &["sts-policy-line-ending"]); // bare CR
+        bad("version: STSv1|mode: enforce\u{2028}mx: mail.example.com|max_age: 86400|", &["sts-policy-line-ending"]); // U+2028 LINE SEPARATOR
+        bad("version: STSv1|mode: enforce\u{0b}mx: mail.example.com|max_age: 86400|", &["sts-policy-line-ending"]); // vertical tab
+        bad("version: STSv1||mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-blank-line"]); // blank line between fields
+        bad("|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-blank-line"]); // leading blank line
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400||", &["sts-policy-blank-line"]); // two line breaks at the end
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|  ", &["sts-policy-blank-line"]); // whitespace after the final line break
+        bad("version: STSv1|  |mode: enforce|mx: mail.example.com|max_age: 86400", &["sts-policy-blank-line"]); // whitespace-only line
+        bad(" version: STSv1|\tmode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-leading-wsp"]); // indented lines
+        bad("version: STSv1|mode : enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-colon-wsp"]); // WSP before ':'
         // Field names.
-        bad(
-            "Version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|Mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|MX: mail.example.com|max_age: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max-age: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|maxage: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|nmx: mail.example.com|max_age: 86400|",
-            &["sts-policy-key-case"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: a.example.com|MX: b.example.com|max_age: 86400|",
-            &["sts-policy-unknown-field"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|foo: bar|",
-            &["sts-policy-unknown-field"],
-        );
-        bad(
-            "# MTA-STS policy|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mx=other.example.com|",
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            "version: STSv1|mode: \"enforce\"|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x:|",
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            &format!(
-                "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|{}: x|",
-                "x".repeat(33)
-            ),
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max age: 1|",
-            &["sts-policy-bad-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|_x: 1|",
-            &["sts-policy-bad-line"],
-        );
+        bad("Version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-key-case"]); // names are case-sensitive
+        bad("version: STSv1|Mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-key-case"]); // names are case-sensitive
+        bad("version: STSv1|mode: enforce|MX: mail.example.com|max_age: 86400|", &["sts-policy-key-case"]); // names are case-sensitive
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max-age: 86400|", &["sts-policy-key-case"]); // '-' for '_'
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|maxage: 86400|", &["sts-policy-key-case"]); // no '_'
+        bad("version: STSv1|mode: enforce|nmx: mail.example.com|max_age: 86400|", &["sts-policy-key-case"]); // typo
+        bad("version: STSv1|mode: enforce|mx: a.example.com|MX: b.example.com|max_age: 86400|", &["sts-policy-unknown-field"]); // ignored, but mx is present
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|foo: bar|", &["sts-policy-unknown-field"]); // valid extension
+        bad("# MTA-STS policy|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-bad-line"]); // comment
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mx=other.example.com|", &["sts-policy-bad-line"]); // no ':'
+        bad("version: STSv1|mode: \"enforce\"|mx: mail.example.com|max_age: 86400|", &["sts-policy-bad-line"]); // quoted value
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x:|", &["sts-policy-bad-line"]); // extension with an empty value
+        bad(&format!("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|{}: x|", "x".repeat(33)), &["sts-policy-bad-line"]); // extension name over 32 characters
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max age: 1|", &["sts-policy-bad-line"]); // space in a name
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|_x: 1|", &["sts-policy-bad-line"]); // name starts with '_'
         // version and mode.
-        bad(
-            "mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-version"],
-        );
-        bad(
-            "version: STSV1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-version"],
-        );
-        bad(
-            "version: STSv1.0|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-version"],
-        );
-        bad(
-            "version: STSv2|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-version"],
-        );
-        bad(
-            "version:|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-version"],
-        );
-        bad(
-            "version: STSv1|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-mode"],
-        );
+        bad("mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-version"]); // no version
+        bad("version: STSV1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-version"]); // case-sensitive
+        bad("version: STSv1.0|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-version"]); // not exactly STSv1
+        bad("version: STSv2|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-version"]); // unknown version
+        bad("version:|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-version"]); // empty version
+        bad("version: STSv1|mx: mail.example.com|max_age: 86400|", &["sts-policy-mode"]); // no mode
         for mode in ["enforced", "report", "Enforce", "TESTING", "test", "on", ""] {
-            bad(
-                &format!("{v}mode: {mode}|mx: mail.example.com|max_age: 86400|"),
-                &["sts-policy-mode"],
-            );
+            bad(&format!("{v}mode: {mode}|mx: mail.example.com|max_age: 86400|"), &["sts-policy-mode"]);
         }
         // max_age.
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|",
-            &["sts-policy-max-age-missing"],
-        );
-        for age in [
-            "+86400",
-            "-1",
-            "86400s",
-            "1e6",
-            "7d",
-            "12345678901",
-            "",
-            "86 400",
-            "0x10",
-        ] {
-            bad(
-                &format!("{v}mode: enforce|mx: {MX}|max_age: {age}|"),
-                &["sts-policy-max-age-syntax"],
-            );
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|", &["sts-policy-max-age-missing"]); // no max_age
+        for age in ["+86400", "-1", "86400s", "1e6", "7d", "12345678901", "", "86 400", "0x10"] {
+            bad(&format!("{v}mode: enforce|mx: {MX}|max_age: {age}|"), &["sts-policy-max-age-syntax"]);
         }
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 31557601|",
-            &["sts-policy-max-age-range"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 9999999999|",
-            &["sts-policy-max-age-range"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 0|",
-            &["sts-policy-max-age-zero"],
-        );
-        bad(
-            "version: STSv1|mode: none|max_age: 0|",
-            &["sts-policy-max-age-zero"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86399|",
-            &["sts-policy-max-age-short"],
-        );
-        bad(
-            "version: STSv1|mode: testing|mx: mail.example.com|max_age: 3600|",
-            &["sts-policy-max-age-short"],
-        );
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 31557601|", &["sts-policy-max-age-range"]); // over one year
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 9999999999|", &["sts-policy-max-age-range"]); // 10 digits, over one year
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 0|", &["sts-policy-max-age-zero"]); // nothing cached
+        bad("version: STSv1|mode: none|max_age: 0|", &["sts-policy-max-age-zero"]); // nothing cached
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86399|", &["sts-policy-max-age-short"]); // under a day
+        bad("version: STSv1|mode: testing|mx: mail.example.com|max_age: 3600|", &["sts-policy-max-age-short"]); // under a day, testing
         bad("version: STSv1|mode: none|max_age: 3600|", &[]); // nothing left to protect
-        bad(
-            "version: STSv1|mode: testing|mx: mail.example.com|max_age: 1209601|",
-            &["sts-policy-max-age-testing-long"],
-        );
+        bad("version: STSv1|mode: testing|mx: mail.example.com|max_age: 1209601|", &["sts-policy-max-age-testing-long"]); // over two weeks while testing
         // mx.
-        bad(
-            "version: STSv1|mode: enforce|max_age: 86400|",
-            &["sts-policy-mx-missing"],
-        );
-        bad(
-            "version: STSv1|mode: testing|max_age: 86400|",
-            &["sts-policy-mx-missing"],
-        );
+        bad("version: STSv1|mode: enforce|max_age: 86400|", &["sts-policy-mx-missing"]); // enforce needs mx
+        bad("version: STSv1|mode: testing|max_age: 86400|", &["sts-policy-mx-missing"]); // testing needs mx
         for mx in [
-            "mail.example.com.", // trailing dot: mox rejects the whole policy
-            ".example.net",      // old draft syntax
-            "mx*.example.com",   // partial wildcard
-            "*mx.example.com",
-            "mail.*.example.com", // inner wildcard
-            "*.*.example.com",
-            "*",
-            "*.",
-            "mail_1.example.com",
-            "mail.example.com:25",
-            "smtp://mail.example.com",
-            "https://mail.example.com/",
-            "[192.0.2.1]",
-            "2001:db8::25",
-            "",
-            "mail.example.com # primary",
-            "mail.example.com (primary)",
-            "-mail.example.com",
+            "mail.example.com.",          // trailing dot: mox rejects the whole policy
+            ".example.net",               // old draft syntax
+            "mx*.example.com",            // partial wildcard
+            "*mx.example.com",            // partial wildcard
+            "mail.*.example.com",         // inner wildcard
+            "*.*.example.com",            // two wildcards
+            "*",                          // a lone wildcard
+            "*.",                         // no base name
+            "mail_1.example.com",         // '_' is not LDH
+            "-mail.example.com",          // leading hyphen
+            "mail.example.com:25",        // port
+            "smtp://mail.example.com",    // URL
+            "https://mail.example.com/",  // URL
+            "[192.0.2.1]",                // address literal
+            "2001:db8::25",               // IPv6 address: ':' breaks the grammar
+            "",                           // empty value
+            "mail.example.com # primary", // trailing comment
+            "mail.example.com (primary)", // trailing remark
         ] {
-            bad(
-                &format!("{v}mode: enforce|mx: {mx}|max_age: 86400|"),
-                &["sts-policy-mx-syntax"],
-            );
+            bad(&format!("{v}mode: enforce|mx: {mx}|max_age: 86400|"), &["sts-policy-mx-syntax"]);
         }
-        bad(
-            "version: STSv1|mode: enforce|mx: a.example.com, b.example.com|max_age: 86400|",
-            &["sts-policy-mx-per-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: a.example.com b.example.com|max_age: 86400|",
-            &["sts-policy-mx-per-line"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: bücher.example|max_age: 86400|",
-            &["sts-policy-mx-ulabel"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: 192.0.2.25|max_age: 86400|",
-            &["sts-policy-mx-ip"],
-        );
-        for mx in [
-            "*.com",
-            "*.outlook.com",
-            "*.onmicrosoft.com",
-            "*.GMAIL.com",
-            "*.amazonaws.com",
-        ] {
-            bad(
-                &format!("{v}mode: enforce|mx: {mx}|max_age: 86400|"),
-                &["sts-policy-mx-wildcard-broad"],
-            );
+        bad("version: STSv1|mode: enforce|mx: a.example.com, b.example.com|max_age: 86400|", &["sts-policy-mx-per-line"]); // hosts separated by ','
+        bad("version: STSv1|mode: enforce|mx: a.example.com b.example.com|max_age: 86400|", &["sts-policy-mx-per-line"]); // hosts separated by a space
+        bad("version: STSv1|mode: enforce|mx: bücher.example|max_age: 86400|", &["sts-policy-mx-ulabel"]); // U-label
+        bad("version: STSv1|mode: enforce|mx: 192.0.2.25|max_age: 86400|", &["sts-policy-mx-ip"]); // IPv4 address
+        for mx in ["*.com", "*.outlook.com", "*.onmicrosoft.com", "*.GMAIL.com", "*.amazonaws.com"] {
+            bad(&format!("{v}mode: enforce|mx: {mx}|max_age: 86400|"), &["sts-policy-mx-wildcard-broad"]);
         }
         // Repeated fields: the first wins.
-        let dup = bad(
-            "version: STSv1|mode: testing|mx: mail.example.com|max_age: 86400|mode: enforce|",
-            &["sts-policy-dup-field"],
-        );
+        let dup = bad("version: STSv1|mode: testing|mx: mail.example.com|max_age: 86400|mode: enforce|", &["sts-policy-dup-field"]); // mode twice
         assert_eq!(dup.policy.map(|p| p.mode), Some(Mode::Testing));
-        let dup = bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max_age: 1|",
-            &["sts-policy-dup-field"],
-        );
+        let dup = bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max_age: 1|", &["sts-policy-dup-field"]); // max_age twice
         assert_eq!(dup.policy.map(|p| p.max_age), Some(86400));
-        bad(
-            "version: STSv1|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|",
-            &["sts-policy-dup-field"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x: 1|x: 2|",
-            &["sts-policy-dup-field", "sts-policy-unknown-field"],
-        );
-        bad(
-            "version: STSv1|mode: enforce|mx: mail.example.com|mx: mail.example.com|max_age: 86400|",
-            &[],
-        );
+        bad("version: STSv1|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-dup-field"]); // version twice
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x: 1|x: 2|", &["sts-policy-dup-field", "sts-policy-unknown-field"]); // extension twice
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|mx: mail.example.com|max_age: 86400|", &[]); // mx may repeat
     }
 
     #[test]
@@ -1433,7 +1221,7 @@ mod tests {
     /// The expected checks of every policy in fixtures/policies, as listed in its MANIFEST.
     #[test]
     fn fixtures_match_the_manifest() {
-        for (path, want) in crate::record::fixtures::manifest("policies") {
+        for (path, want) in manifest("policies") {
             let parsed = parse(&std::fs::read(&path).expect("fixture"));
             assert_eq!(
                 ids(&parsed.problems),

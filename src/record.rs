@@ -914,6 +914,7 @@ pub(crate) fn quoted(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{ids, manifest, worst};
     use super::*;
     use proptest::prelude::*;
 
@@ -924,16 +925,6 @@ mod tests {
                 strings: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
             })
             .collect()
-    }
-
-    fn ids(problems: &[Problem]) -> Vec<&'static str> {
-        let mut ids: Vec<_> = problems.iter().map(|p| p.check.id()).collect();
-        ids.sort();
-        ids
-    }
-
-    fn worst(problems: &[Problem]) -> Option<Severity> {
-        problems.iter().map(|p| p.check.info().severity).max()
     }
 
     /// The record, after checking that nothing worse than an info came with it.
@@ -977,6 +968,7 @@ mod tests {
         judged(records, want, sts_from_txt)
     }
 
+    #[rustfmt::skip]
     #[test]
     fn sts_records() {
         sts_good(&[&["v=STSv1; id=20240101T000000"]], "20240101T000000");
@@ -989,91 +981,52 @@ mod tests {
         sts_good(&[&["v=spf1 -all"], &["v=STSv1; id=1"]], "1"); // unrelated TXT beside it
         sts_good(&[&["v=STSv1; foo=bar; id=1"]], "1"); // extension before id
         sts_good(&[&["v=STSv1; id=1; a.b-c_d=x,y:z"]], "1");
-        sts_good(
-            &[&[&format!("v=STSv1; id={}", "a".repeat(32))]],
-            &"a".repeat(32),
-        );
+        sts_good(&[&[&format!("v=STSv1; id={}", "a".repeat(32))]], &"a".repeat(32));
 
         sts_bad(&[], &[]); // absent: reported by the caller
-        sts_bad(
-            &[&["google-site-verification=abc"]],
-            &["sts-txt-other-records"],
-        );
+        sts_bad(&[&["google-site-verification=abc"]], &["sts-txt-other-records"]); // unrelated: ignored
         sts_bad(&[&["V=STSv1; id=1"]], &["sts-txt-version"]); // case-sensitive
-        sts_bad(&[&["v=stsv1; id=1"]], &["sts-txt-version"]);
+        sts_bad(&[&["v=stsv1; id=1"]], &["sts-txt-version"]); // case-sensitive
         sts_bad(&[&["v = STSv1; id=1"]], &["sts-txt-version"]); // WSP around '='
-        sts_bad(&[&["v=STSv2; id=1"]], &["sts-txt-version"]);
-        sts_bad(&[&["v=STS1; id=1"]], &["sts-txt-version"]);
+        sts_bad(&[&["v=STSv2; id=1"]], &["sts-txt-version"]); // unknown version
+        sts_bad(&[&["v=STS1; id=1"]], &["sts-txt-version"]); // typo
         sts_bad(&[&[" v=STSv1; id=1"]], &["sts-txt-version"]); // leading WSP
         sts_bad(&[&["\"v=STSv1; id=1\""]], &["sts-txt-version"]); // literal quotes
         sts_bad(&[&["id=1; v=STSv1"]], &["sts-txt-version"]); // version not first
         sts_bad(&[&["v=STSv1 id=1"]], &["sts-txt-version"]); // no ';' at all
         sts_bad(&[&["v=STSv1"]], &["sts-txt-version"]); // nothing after the version
-        sts_bad(&[&["v=STSv10; id=1"]], &["sts-txt-version"]);
+        sts_bad(&[&["v=STSv10; id=1"]], &["sts-txt-version"]); // not v=STSv1 then delimiter
         let wsp = sts_bad(&[&["v=STSv1 ; id=1"]], &["sts-txt-prefix-wsp"]); // erratum 6285
         assert!(wsp.record.is_some(), "valid by the ABNF: still usable");
-        sts_bad(
-            &[&["v=STSv1; id=1"], &["v=STSv1; id=2"]],
-            &["sts-txt-multiple"],
-        );
-        sts_bad(
-            &[&["v=STSv1; id=1"], &["v=STSv1; id=1"]],
-            &["sts-txt-multiple"],
-        );
-        sts_bad(&[&["v=STSv1;"]], &["sts-txt-id-missing"]);
-        sts_bad(
-            &[&["v=STSv1; foo=bar"]],
-            &["sts-txt-extension", "sts-txt-id-missing"],
-        );
+        sts_bad(&[&["v=STSv1; id=1"], &["v=STSv1; id=2"]], &["sts-txt-multiple"]); // two records
+        sts_bad(&[&["v=STSv1; id=1"], &["v=STSv1; id=1"]], &["sts-txt-multiple"]); // even identical ones
+        sts_bad(&[&["v=STSv1;"]], &["sts-txt-id-missing"]); // no id
+        sts_bad(&[&["v=STSv1; foo=bar"]], &["sts-txt-extension", "sts-txt-id-missing"]); // no id, an extension
         sts_bad(&[&["v=STSv1; id=2024-01-01"]], &["sts-txt-id-syntax"]); // '-' in id
         sts_bad(&[&["v=STSv1; id="]], &["sts-txt-id-syntax"]); // empty id
-        sts_bad(
-            &[&[&format!("v=STSv1; id={}", "1".repeat(33))]],
-            &["sts-txt-id-syntax"],
-        );
+        sts_bad(&[&[&format!("v=STSv1; id={}", "1".repeat(33))]], &["sts-txt-id-syntax"]); // id over 32 characters
         sts_bad(&[&["v=STSv1; ID=1"]], &["sts-txt-id-syntax"]); // `id` is case-sensitive
-        sts_bad(&[&["v=STSv1; id=2024 01 01"]], &["sts-txt-id-syntax"]);
+        sts_bad(&[&["v=STSv1; id=2024 01 01"]], &["sts-txt-id-syntax"]); // spaces in the id
         let dup = sts_bad(&[&["v=STSv1; id=1; id=2"]], &["sts-txt-id-duplicate"]);
         assert_eq!(dup.record.map(|r| r.id).as_deref(), Some("1")); // the first wins
         sts_bad(&[&["v=STSv1;; id=1"]], &["sts-txt-field-syntax"]); // empty field
         sts_bad(&[&["v=STSv1; id=1;;"]], &["sts-txt-field-syntax"]); // two trailing ';'
-        sts_bad(&[&["v=STSv1; ; id=1"]], &["sts-txt-field-syntax"]);
-        sts_bad(
-            &[&["v=STSv1; id=1 foo=bar"]], // missing ';'
-            &["sts-txt-extension", "sts-txt-field-syntax"],
-        );
-        sts_bad(
-            &[&["v=STSv1; id=1, foo=bar"]], // ',' as delimiter
-            &["sts-txt-extension", "sts-txt-field-syntax"],
-        );
+        sts_bad(&[&["v=STSv1; ; id=1"]], &["sts-txt-field-syntax"]); // empty field
+        sts_bad(&[&["v=STSv1; id=1 foo=bar"]], &["sts-txt-extension", "sts-txt-field-syntax"]); // missing ';'
+        sts_bad(&[&["v=STSv1; id=1, foo=bar"]], &["sts-txt-extension", "sts-txt-field-syntax"]); // ',' as delimiter
         sts_bad(&[&["v=STSv1; id=1; foo=a b"]], &["sts-txt-field-syntax"]); // space in value
         sts_bad(&[&["v=STSv1; id=1; foo="]], &["sts-txt-field-syntax"]); // empty value
         sts_bad(&[&["v=STSv1; id=1; foo=a=b"]], &["sts-txt-field-syntax"]); // '=' in value
         sts_bad(&[&["v=STSv1; id=1; _foo=bar"]], &["sts-txt-field-syntax"]); // bad name
-        sts_bad(
-            &[&[&format!("v=STSv1; id=1; {}=x", "n".repeat(33))]],
-            &["sts-txt-field-syntax"],
-        );
+        sts_bad(&[&[&format!("v=STSv1; id=1; {}=x", "n".repeat(33))]], &["sts-txt-field-syntax"]); // extension name over 32 characters
         sts_bad(&[&["v=STSv1; id = 1"]], &["sts-txt-field-syntax"]); // WSP around '='
         sts_bad(&[&["v=STSv1; id=1 "]], &["sts-txt-field-syntax"]); // trailing WSP, no ';'
         sts_bad(&[&["v=STSv1; 20240101"]], &["sts-txt-field-syntax"]); // "id=" forgotten
-        sts_bad(
-            &[&["v=STSv1; id=\u{201c}1\u{201d}"]],
-            &["sts-txt-non-ascii"],
-        ); // smart quotes
-        sts_bad(&[&["v=STSv1; id=1\r\n"]], &["sts-txt-non-ascii"]);
-        sts_bad(
-            &[&["v=STSv1; id=1"], &["V=STSv1; id=2"]], // harmless beside a usable record
-            &["sts-txt-other-records"],
-        );
-        sts_bad(
-            &[
-                &["v=STSv1; id=1"],
-                &["v=TLSRPTv1; rua=mailto:a@example.com"],
-            ],
-            &["sts-txt-other-records"],
-        );
-        sts_bad(&[&["v=STSv1; id=1", "2"]], &["sts-txt-multistring"]);
+        sts_bad(&[&["v=STSv1; id=\u{201c}1\u{201d}"]], &["sts-txt-non-ascii"]); // smart quotes
+        sts_bad(&[&["v=STSv1; id=1\r\n"]], &["sts-txt-non-ascii"]); // control characters
+        sts_bad(&[&["v=STSv1; id=1"], &["V=STSv1; id=2"]], &["sts-txt-other-records"]); // harmless beside a usable record
+        sts_bad(&[&["v=STSv1; id=1"], &["v=TLSRPTv1; rua=mailto:a@example.com"]], &["sts-txt-other-records"]); // a TLS-RPT record at the wrong name
+        sts_bad(&[&["v=STSv1; id=1", "2"]], &["sts-txt-multistring"]); // strings joined into id=12
     }
 
     #[test]
@@ -1134,6 +1087,7 @@ mod tests {
         judged(records, want, tlsrpt_from_txt)
     }
 
+    #[rustfmt::skip]
     #[test]
     fn tlsrpt_records() {
         const A: &str = "mailto:tlsrpt@example.com";
@@ -1141,183 +1095,53 @@ mod tests {
         tlsrpt_good(&[&["v=TLSRPTv1;rua=mailto:tlsrpt@example.com;"]], &[A]);
         tlsrpt_good(&[&["v=TLSRPTv1 ; rua=mailto:tlsrpt@example.com"]], &[A]);
         tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:tls", "rpt@example.com"]], &[A]);
-        tlsrpt_good(
-            &[
-                &["v=spf1 -all"],
-                &["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"],
-            ],
-            &[A],
-        );
-        tlsrpt_good(
-            &[&["v=TLSRPTv1; rua=MAILTO:tlsrpt@example.com"]],
-            &["MAILTO:tlsrpt@example.com"],
-        );
-        tlsrpt_good(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.net/v1/tlsrpt"]],
-            &["mailto:a@example.com", "https://r.example.net/v1/tlsrpt"],
-        );
-        tlsrpt_good(
-            &[
-                &[
-                    "v=TLSRPTv1; rua=mailto:a+tls@example.com , https://r.example.net:8443/x?d=a%2Cb",
-                ],
-            ],
-            &[
-                "mailto:a+tls@example.com",
-                "https://r.example.net:8443/x?d=a%2Cb",
-            ],
-        );
-        tlsrpt_good(
-            &[&["v=TLSRPTv1; rua=https://[2001:db8::1]/r"]],
-            &["https://[2001:db8::1]/r"],
-        );
-        tlsrpt_good(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com?subject=tls"]],
-            &["mailto:a@example.com?subject=tls"],
-        );
-        tlsrpt_good(
-            &[&["v=TLSRPTv1; rua=mailto:tlsrpt@example.com; x-vendor=abc"]],
-            &[A],
-        );
+        tlsrpt_good(&[&["v=spf1 -all"], &["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"]], &[A]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=MAILTO:tlsrpt@example.com"]], &["MAILTO:tlsrpt@example.com"]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.net/v1/tlsrpt"]], &["mailto:a@example.com", "https://r.example.net/v1/tlsrpt"]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:a+tls@example.com , https://r.example.net:8443/x?d=a%2Cb"]], &["mailto:a+tls@example.com", "https://r.example.net:8443/x?d=a%2Cb"]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=https://[2001:db8::1]/r"]], &["https://[2001:db8::1]/r"]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:a@example.com?subject=tls"]], &["mailto:a@example.com?subject=tls"]);
+        tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:tlsrpt@example.com; x-vendor=abc"]], &[A]);
 
         tlsrpt_bad(&[], &[]); // absent: reported by the caller
         tlsrpt_bad(&[&["v=spf1 -all"]], &[]); // unrelated records are ignored silently
-        tlsrpt_bad(
-            &[&["v=TLSRPTv2; rua=mailto:a@example.com"]],
-            &["tlsrpt-version"],
-        );
-        tlsrpt_bad(
-            &[&["v=TSLRPTv1; rua=mailto:a@example.com"]],
-            &["tlsrpt-version"],
-        ); // typo
-        tlsrpt_bad(
-            &[&["v=tlsrptv1; rua=mailto:a@example.com"]],
-            &["tlsrpt-version"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPT1; rua=mailto:a@example.com"]],
-            &["tlsrpt-version"],
-        );
-        tlsrpt_bad(
-            &[&["rua=mailto:a@example.com; v=TLSRPTv1"]],
-            &["tlsrpt-version"],
-        );
+        tlsrpt_bad(&[&["v=TLSRPTv2; rua=mailto:a@example.com"]], &["tlsrpt-version"]); // unknown version
+        tlsrpt_bad(&[&["v=TSLRPTv1; rua=mailto:a@example.com"]], &["tlsrpt-version"]); // typo
+        tlsrpt_bad(&[&["v=tlsrptv1; rua=mailto:a@example.com"]], &["tlsrpt-version"]); // case-sensitive
+        tlsrpt_bad(&[&["v=TLSRPT1; rua=mailto:a@example.com"]], &["tlsrpt-version"]); // typo
+        tlsrpt_bad(&[&["rua=mailto:a@example.com; v=TLSRPTv1"]], &["tlsrpt-version"]); // version not first
         tlsrpt_bad(&[&["rua=mailto:a@example.com"]], &["tlsrpt-version"]); // no version
-        tlsrpt_bad(
-            &[
-                &["v=TLSRPTv1; rua=mailto:a@example.com"],
-                &["v=TLSRPTv1; rua=https://r.example.com/"],
-            ],
-            &["tlsrpt-multiple"],
-        );
-        tlsrpt_bad(&[&["v=TLSRPTv1;"]], &["tlsrpt-rua-missing"]);
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; RUA=mailto:a@example.com"]], // case-sensitive name
-            &["tlsrpt-extension", "tlsrpt-rua-missing"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; mailto:a@example.com"]],
-            &["tlsrpt-rua-missing"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=http://r.example.com/"]],
-            &["tlsrpt-rua-scheme"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=tlsrpt@example.com"]],
-            &["tlsrpt-rua-scheme"],
-        ); // bare
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto//a@example.com"]],
-            &["tlsrpt-rua-scheme"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=ftp://r.example.com/"]],
-            &["tlsrpt-rua-scheme"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com!10m"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com; mailto:b@example.com"]], // ';' between URIs
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com mailto:b@example.com"]], // space between
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https://r.example.com/a b"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua="]], &["tlsrpt-rua-syntax"]);
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com,"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:tlsrpt"]],
-            &["tlsrpt-rua-syntax"],
-        ); // no '@'
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@exa_mple.com"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com."]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto://a@example.com"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https:/r.example.com/"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://"]], &["tlsrpt-rua-syntax"]);
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https://r.example.com:x/"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https://[::g]/"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https://r.example.com/%zz"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=https://r.example.com/<x>"]],
-            &["tlsrpt-rua-syntax"],
-        );
-        let dup = tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com"]],
-            &["tlsrpt-rua-duplicate"],
-        );
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com"], &["v=TLSRPTv1; rua=https://r.example.com/"]], &["tlsrpt-multiple"]); // two records
+        tlsrpt_bad(&[&["v=TLSRPTv1;"]], &["tlsrpt-rua-missing"]); // no rua
+        tlsrpt_bad(&[&["v=TLSRPTv1; RUA=mailto:a@example.com"]], &["tlsrpt-extension", "tlsrpt-rua-missing"]); // case-sensitive name
+        tlsrpt_bad(&[&["v=TLSRPTv1; mailto:a@example.com"]], &["tlsrpt-rua-missing"]); // URI without rua=
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=http://r.example.com/"]], &["tlsrpt-rua-scheme"]); // http:
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=tlsrpt@example.com"]], &["tlsrpt-rua-scheme"]); // bare
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto//a@example.com"]], &["tlsrpt-rua-scheme"]); // no ':' after mailto
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=ftp://r.example.com/"]], &["tlsrpt-rua-scheme"]); // other scheme
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com!10m"]], &["tlsrpt-rua-syntax"]); // DMARC-style size suffix
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com; mailto:b@example.com"]], &["tlsrpt-rua-syntax"]); // ';' between URIs
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com mailto:b@example.com"]], &["tlsrpt-rua-syntax"]); // space between
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://r.example.com/a b"]], &["tlsrpt-rua-syntax"]); // raw space in a URI
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua="]], &["tlsrpt-rua-syntax"]); // empty rua
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com,"]], &["tlsrpt-rua-syntax"]); // empty URI after the comma
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:tlsrpt"]], &["tlsrpt-rua-syntax"]); // no '@'
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@exa_mple.com"]], &["tlsrpt-rua-syntax"]); // '_' in the domain
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com."]], &["tlsrpt-rua-syntax"]); // trailing dot
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto://a@example.com"]], &["tlsrpt-rua-syntax"]); // '//' after mailto:
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https:/r.example.com/"]], &["tlsrpt-rua-syntax"]); // one '/'
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://"]], &["tlsrpt-rua-syntax"]); // no host
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://r.example.com:x/"]], &["tlsrpt-rua-syntax"]); // port not a number
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://[::g]/"]], &["tlsrpt-rua-syntax"]); // bad IPv6 literal
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://r.example.com/%zz"]], &["tlsrpt-rua-syntax"]); // bad percent-encoding
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=https://r.example.com/<x>"]], &["tlsrpt-rua-syntax"]); // '<' not allowed
+        let dup = tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com"]], &["tlsrpt-rua-duplicate"]); // second rua=
         assert!(dup.record.is_some(), "a second rua= is only a warning");
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com; foo"]],
-            &["tlsrpt-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com;; x=1"]],
-            &["tlsrpt-extension", "tlsrpt-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:\u{201c}a\u{201d}@example.com"]],
-            &["tlsrpt-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com,ruf=mailto:b@example.com"]], // ',' ends a field
-            &["tlsrpt-extension", "tlsrpt-syntax"],
-        );
-        tlsrpt_bad(
-            &[&["v=TLSRPTv1; rua=mailto:a@example.com", "; x=1"]],
-            &["tlsrpt-extension", "tlsrpt-multistring"],
-        );
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com; foo"]], &["tlsrpt-syntax"]); // field without '='
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com;; x=1"]], &["tlsrpt-extension", "tlsrpt-syntax"]); // empty field
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:\u{201c}a\u{201d}@example.com"]], &["tlsrpt-syntax"]); // smart quotes
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com,ruf=mailto:b@example.com"]], &["tlsrpt-extension", "tlsrpt-syntax"]); // ',' ends a field
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com", "; x=1"]], &["tlsrpt-extension", "tlsrpt-multistring"]); // two strings
     }
 
     #[test]
@@ -1395,7 +1219,7 @@ mod tests {
     /// The expected checks of every record set in fixtures/records, as listed in its MANIFEST.
     #[test]
     fn fixtures_match_the_manifest() {
-        for (path, mut want) in fixtures::manifest("records") {
+        for (path, mut want) in manifest("records") {
             let usable = want.iter().any(|w| w == "usable");
             want.retain(|id| id != "usable");
             let zone = std::fs::read_to_string(&path).expect("fixture");
@@ -1529,10 +1353,24 @@ mod tests {
     }
 }
 
-/// The fixture corpora under `fixtures/`, for the table tests of both parsers.
+/// What the tests of both parsers share: the fixture corpora under `fixtures/`, and ways
+/// to look at problems.
 #[cfg(test)]
-pub(crate) mod fixtures {
+pub(crate) mod test_support {
     use std::path::{Path, PathBuf};
+
+    use crate::finding::{Problem, Severity};
+
+    /// The check ids, sorted.
+    pub(crate) fn ids(problems: &[Problem]) -> Vec<&'static str> {
+        let mut ids: Vec<_> = problems.iter().map(|p| p.check.id()).collect();
+        ids.sort();
+        ids
+    }
+
+    pub(crate) fn worst(problems: &[Problem]) -> Option<Severity> {
+        problems.iter().map(|p| p.check.info().severity).max()
+    }
 
     /// The entries of `fixtures/DIR/MANIFEST` (`FILE: word word ...`, `#` comments): each
     /// file's path and its words, sorted. Fails unless every file in the directory is listed
