@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::checks::Check;
 use crate::finding::{Problem, Severity};
 use crate::names;
-use crate::record::{cap, is_quote, quoted};
+use crate::record::{cap, ext_name_ok, is_quote, quoted};
 
 /// RFC 8461 §3.2: max_age has "a maximum value of 31557600" (one year).
 const MAX_AGE_LIMIT: u64 = 31_557_600;
@@ -606,16 +606,6 @@ fn extension_problem(f: &Field) -> Option<String> {
         .chars()
         .any(char::is_control)
         .then(|| "the value contains a control character".into())
-}
-
-/// `sts-policy-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`.
-fn ext_name_ok(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 32
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
 }
 
 fn name_problem(name: &str) -> String {

@@ -4,7 +4,7 @@
 //!
 //! Both grammars share their field syntax: `v=...` first, then `name=value` fields
 //! separated by `*WSP ";" *WSP`, with one optional trailing delimiter.
-//! The evidence helpers both parsers use (`quoted`, `cap`) live here too.
+//! What the policy parser shares with them (`ext_name_ok`, `quoted`, `cap`) lives here too.
 
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -468,8 +468,9 @@ fn starts_with_name_eq(s: &str) -> bool {
         .is_some_and(|at| ext_name_ok(&s[..at]))
 }
 
-/// `sts-ext-name` / `tlsrpt-ext-name`: `(ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`.
-fn ext_name_ok(name: &str) -> bool {
+/// `(ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`: the extension names of both
+/// records (`sts-ext-name`, `tlsrpt-ext-name`) and of the policy (`sts-policy-ext-name`).
+pub(crate) fn ext_name_ok(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= 32
