@@ -7,12 +7,49 @@ pub mod legacy;
 pub mod smtp;
 pub mod tls;
 
+use crate::names;
+
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::join_all;
+use futures_util::join;
 use rustls::RootCertStore;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::observe::{
+    Addresses, DnsAnswer, Lookup, MxHost, MxRecord, Observations, PolicyFetches, PolicySource,
+    ProbeFailure, SmtpProbe, Step, TlsFailure,
+};
+use dns::Dns;
+
+/// At most this many MX hosts of one domain are probed (RFC 5321 puts no limit; real
+/// domains have a handful).
+pub const MAX_MX_HOSTS: usize = 16;
+/// At most this many addresses of one host are probed.
+pub const MAX_ADDRESSES: usize = 8;
+
+/// Where people put the `_mta-sts` record by mistake, as `(prefix, suffix)` around DOMAIN.
+pub const STS_MISPLACED: &[(&str, &str)] = &[
+    ("_mta-sts.", ".DOMAIN"),
+    ("mta-sts.", ""),
+    ("_mta_sts.", ""),
+];
+/// Where people put the `_smtp._tls` record by mistake (old drafts' names among them).
+pub const TLSRPT_MISPLACED: &[(&str, &str)] = &[
+    ("_smtp._tls.", ".DOMAIN"),
+    ("_smtp_tls.", ""),
+    ("smtp._tls.", ""),
+    ("_smtp-tlsrpt.", ""),
+    ("_smtp_tlsrpt.", ""),
+    ("_tlsrpt.", ""),
+    ("_smtp._tcp.", ""),
+];
 
 /// Which address families to probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +91,8 @@ pub struct Config {
     pub policy_file: Option<(String, Vec<u8>)>,
     /// Domains audited at once.
     pub jobs: usize,
+    /// TCP connections open at once, over the whole run.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -64,6 +103,229 @@ impl Config {
             .find(|rule| rule.applies(host, addr, port))
             .map(|rule| SocketAddr::new(rule.to_addr.unwrap_or(addr), rule.to_port.unwrap_or(port)))
             .unwrap_or(SocketAddr::new(addr, port))
+    }
+}
+
+/// The network side of a run: one resolver and one connection budget for all domains.
+pub struct Net {
+    cfg: Config,
+    dns: Dns,
+    connections: Semaphore,
+}
+
+impl Net {
+    pub fn new(cfg: &Config) -> anyhow::Result<Net> {
+        Ok(Net {
+            cfg: cfg.clone(),
+            dns: Dns::new(cfg.resolver, cfg.timeout)?,
+            connections: Semaphore::new(cfg.max_connections.max(1)),
+        })
+    }
+
+    /// Everything about `domain` (lower case, no trailing dot) that the judges need.
+    pub async fn gather(&self, domain: &str) -> Observations {
+        let started = Instant::now();
+        let deadline = started + self.cfg.deadline;
+        let around = |(prefix, suffix): &(&str, &str)| {
+            format!("{prefix}{domain}{}", suffix.replace("DOMAIN", domain))
+        };
+        let (sts_name, tlsrpt_name) =
+            (format!("_mta-sts.{domain}"), format!("_smtp._tls.{domain}"));
+        let records = async {
+            let dns = &self.dns;
+            join!(
+                dns.txt(&sts_name, deadline),
+                join_all(
+                    STS_MISPLACED
+                        .iter()
+                        .map(|p| async move { dns.txt(&around(p), deadline).await })
+                ),
+                dns.txt(&tlsrpt_name, deadline),
+                join_all(
+                    TLSRPT_MISPLACED
+                        .iter()
+                        .map(|p| async move { dns.txt(&around(p), deadline).await })
+                ),
+            )
+        };
+        let mx = async {
+            let mx = self.dns.mx(domain, deadline).await;
+            let hosts = self.mx_hosts(domain, &mx, deadline).await;
+            (mx, hosts)
+        };
+        let ((sts, sts_misplaced, tlsrpt, tlsrpt_misplaced), policy, (mx, mx_hosts)) =
+            join!(records, self.policy(domain, deadline), mx);
+        Observations {
+            domain: domain.to_string(),
+            sts,
+            sts_misplaced,
+            tlsrpt,
+            tlsrpt_misplaced,
+            mx,
+            policy,
+            mx_hosts,
+            mx_checked: !self.cfg.skip_mx,
+            deadline_hit: Instant::now() >= deadline,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    async fn policy(&self, domain: &str, deadline: Instant) -> PolicySource {
+        if let Some((path, body)) = &self.cfg.policy_file {
+            return PolicySource::Draft {
+                path: path.clone(),
+                body: body.clone(),
+            };
+        }
+        let host = format!("mta-sts.{domain}");
+        let addresses = self.dns.addresses(&host, deadline).await;
+        let host = &host;
+        let fetch = |addr, agent| async move {
+            match self.connection(deadline).await {
+                Some(_permit) => https::fetch(&self.cfg, host, addr, agent, deadline).await,
+                None => https::gave_up(addr, agent),
+            }
+        };
+        let targets = self.targets(&addresses);
+        let fetches = join_all(targets.iter().map(|&a| fetch(a, https::MTA_USER_AGENT))).await;
+        // Bot protection answers non-browsers with these; ask again as a browser to tell.
+        let blocked = fetches
+            .iter()
+            .find(|f| matches!(&f.result, Ok(r) if matches!(r.status, 403 | 429 | 503)))
+            .map(|f| f.addr);
+        let browser = match blocked {
+            Some(addr) => Some(fetch(addr, https::BROWSER_USER_AGENT).await),
+            None => None,
+        };
+        PolicySource::Fetched(Box::new(PolicyFetches {
+            host: addresses,
+            fetches,
+            browser,
+        }))
+    }
+
+    async fn mx_hosts(
+        &self,
+        domain: &str,
+        mx: &Lookup<MxRecord>,
+        deadline: Instant,
+    ) -> Vec<MxHost> {
+        let mut hosts: Vec<(u16, String)> = match &mx.answer {
+            DnsAnswer::Records(records) => records
+                .iter()
+                .filter(|r| !r.exchange.is_empty()) // null MX: nothing to probe
+                .map(|r| (r.preference, r.exchange.clone()))
+                .collect(),
+            // RFC 5321 §5.1: no MX means the domain itself is the implicit MX.
+            DnsAnswer::NoData => vec![(0, domain.to_string())],
+            _ => vec![],
+        };
+        hosts.sort_by_key(|a| (a.0, names::normalize(&a.1)));
+        hosts.dedup_by(|a, b| names::normalize(&a.1) == names::normalize(&b.1));
+        hosts.truncate(MAX_MX_HOSTS);
+        join_all(
+            hosts
+                .into_iter()
+                .map(|(preference, name)| self.mx_host(name, preference, deadline)),
+        )
+        .await
+    }
+
+    async fn mx_host(&self, name: String, preference: u16, deadline: Instant) -> MxHost {
+        // An IP literal as MX target: senders look it up as a name and fail, so do we.
+        let addresses = self.dns.addresses(&name, deadline).await;
+        let (tlsa, probes) = if self.cfg.skip_mx {
+            (None, vec![])
+        } else {
+            let tlsa_name = format!("_25._tcp.{name}");
+            let tlsa = self.dns.tlsa(&tlsa_name, deadline);
+            let targets = self.targets(&addresses);
+            let probes = join_all(targets.iter().map(|&addr| self.smtp(&name, addr, deadline)));
+            let (tlsa, probes) = join!(tlsa, probes);
+            (Some(tlsa), probes)
+        };
+        MxHost {
+            name,
+            preference,
+            addresses,
+            tlsa,
+            probes,
+        }
+    }
+
+    /// The addresses to probe: those of the allowed families, bounded.
+    fn targets(&self, addresses: &Addresses) -> Vec<IpAddr> {
+        let mut all = addresses.all();
+        all.retain(|a| self.cfg.families.allows(*a));
+        all.sort();
+        all.dedup();
+        all.truncate(MAX_ADDRESSES);
+        all
+    }
+
+    async fn smtp(&self, host: &str, addr: IpAddr, deadline: Instant) -> SmtpProbe {
+        let started = Instant::now();
+        let params = smtp::Params {
+            host,
+            ehlo_name: &self.cfg.ehlo_name,
+            timeout: self.cfg.timeout,
+            deadline,
+        };
+        let Some(_permit) = self.connection(deadline).await else {
+            return SmtpProbe {
+                addr: Some(addr),
+                failure: Some((Step::Connect, ProbeFailure::Timeout)),
+                ..SmtpProbe::default()
+            };
+        };
+        let mut probe = match self.connect(host, addr, 25, deadline).await {
+            Ok(stream) => smtp::session(stream, &params).await,
+            Err(failure) => SmtpProbe {
+                failure: Some((Step::Connect, failure)),
+                ..SmtpProbe::default()
+            },
+        };
+        // rustls speaks only TLS 1.2 and 1.3: ask again by hand to learn what the server does speak.
+        if probe.tls.as_ref().and_then(|t| t.error.as_ref()) == Some(&TlsFailure::NoCommonVersion)
+            && let Ok(stream) = self.connect(host, addr, 25, deadline).await
+        {
+            probe.legacy = Some(smtp::legacy_session(stream, &params).await);
+        }
+        probe.addr = Some(addr);
+        probe.elapsed = started.elapsed();
+        probe
+    }
+
+    async fn connect(
+        &self,
+        host: &str,
+        addr: IpAddr,
+        port: u16,
+        deadline: Instant,
+    ) -> Result<TcpStream, ProbeFailure> {
+        let until = deadline.min(Instant::now() + self.cfg.timeout);
+        match tokio::time::timeout_at(until, TcpStream::connect(self.cfg.dial(host, addr, port)))
+            .await
+        {
+            Err(_) => Err(ProbeFailure::Timeout),
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(match e.kind() {
+                io::ErrorKind::ConnectionRefused => ProbeFailure::ConnectRefused,
+                io::ErrorKind::NetworkUnreachable | io::ErrorKind::AddrNotAvailable => {
+                    ProbeFailure::NetworkUnreachable
+                }
+                io::ErrorKind::TimedOut => ProbeFailure::Timeout,
+                _ => ProbeFailure::Io(e.to_string()),
+            }),
+        }
+    }
+
+    /// A connection slot, waited for no longer than the domain's deadline.
+    async fn connection(&self, deadline: Instant) -> Option<SemaphorePermit<'_>> {
+        tokio::time::timeout_at(deadline, self.connections.acquire())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
@@ -163,6 +425,7 @@ mod tests {
             skip_mx: false,
             policy_file: None,
             jobs: 1,
+            max_connections: 4,
         }
     }
 

@@ -349,6 +349,33 @@ pub enum ProbeFailure {
     Io(String),
 }
 
+impl std::fmt::Display for ProbeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::net::smtp::{MAX_LINE, MAX_LINES};
+        match self {
+            ProbeFailure::ConnectRefused => f.write_str("connection refused"),
+            ProbeFailure::NetworkUnreachable => f.write_str("network unreachable"),
+            ProbeFailure::Timeout => f.write_str("timed out"),
+            ProbeFailure::Closed => f.write_str("the server closed the connection"),
+            ProbeFailure::LineTooLong => write!(
+                f,
+                "a reply line longer than {MAX_LINE} octets, the audit's limit"
+            ),
+            ProbeFailure::TooManyLines => write!(
+                f,
+                "a reply of more than {MAX_LINES} lines, the audit's limit"
+            ),
+            ProbeFailure::Garbage(bytes) => write!(
+                f,
+                "not an SMTP reply: \"{}\"",
+                String::from_utf8_lossy(bytes)
+            ),
+            ProbeFailure::Tls => f.write_str("the TLS handshake failed"),
+            ProbeFailure::Io(why) => f.write_str(why),
+        }
+    }
+}
+
 /// An SMTP reply (RFC 5321 §4.2): its code and the text of each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {

@@ -1,1 +1,258 @@
-//! (being written)
+//! DNS lookups as outcome values: records, NXDOMAIN, NODATA, or a failure, never "absent"
+//! for a lookup that did not complete (hickory-resolver 0.26).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::join;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use tokio::time::Instant;
+
+use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
+
+/// Answers larger than this (summed over records) are cut: a TXT RRset is a few hundred
+/// octets, and nothing legitimate comes near it.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// At most this many records of one RRset are kept.
+pub const MAX_RECORDS: usize = 64;
+
+/// A resolver that answers with [`Lookup`] values.
+#[derive(Clone)]
+pub struct Dns {
+    resolver: TokioResolver,
+    timeout: Duration,
+}
+
+impl Dns {
+    /// Uses `server` if given, else the system's resolver configuration.
+    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> anyhow::Result<Dns> {
+        let mut builder = match server {
+            Some(addr) => {
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                for c in ns.connections.iter_mut() {
+                    c.port = addr.port();
+                }
+                TokioResolver::builder_with_config(
+                    ResolverConfig::from_name_servers(vec![ns]),
+                    TokioRuntimeProvider::default(),
+                )
+            }
+            None => TokioResolver::builder_tokio()
+                .context("reading the system's resolver configuration")?,
+        };
+        let opts = builder.options_mut();
+        // One retry within the operation's budget: a lost UDP datagram is not a DNS failure.
+        opts.timeout = timeout / 2;
+        opts.attempts = 1;
+        // An auditor looks at the DNS, never at /etc/hosts or search domains.
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.ndots = 0;
+        opts.preserve_intermediates = true;
+        let resolver = builder.build().context("building the DNS resolver")?;
+        Ok(Dns { resolver, timeout })
+    }
+
+    pub async fn txt(&self, name: &str, deadline: Instant) -> Lookup<TxtRecord> {
+        let mut lookup = self
+            .lookup(name, RecordType::TXT, deadline, |d| match d {
+                RData::TXT(t) => Some(TxtRecord {
+                    strings: t.txt_data.iter().map(|s| s.to_vec()).collect(),
+                }),
+                _ => None,
+            })
+            .await;
+        // A CNAME whose target does not exist comes back as a bare NXDOMAIN: ask for the
+        // CNAME itself so that a dangling delegation is shown as one.
+        if matches!(lookup.answer, DnsAnswer::NxDomain | DnsAnswer::NoData) {
+            let cname = self
+                .lookup(name, RecordType::CNAME, deadline, |_| Some(()))
+                .await;
+            lookup.cnames = cname.cnames;
+        }
+        lookup
+    }
+
+    pub async fn mx(&self, name: &str, deadline: Instant) -> Lookup<MxRecord> {
+        self.lookup(name, RecordType::MX, deadline, |d| match d {
+            RData::MX(m) => Some(MxRecord {
+                preference: m.preference,
+                exchange: presentation(&m.exchange),
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn tlsa(&self, name: &str, deadline: Instant) -> Lookup<TlsaRecord> {
+        self.lookup(name, RecordType::TLSA, deadline, |d| match d {
+            RData::TLSA(t) => Some(TlsaRecord {
+                usage: t.cert_usage.into(),
+                selector: t.selector.into(),
+                matching: t.matching.into(),
+                data: t.cert_data.clone(),
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A and AAAA, looked up concurrently.
+    pub async fn addresses(&self, name: &str, deadline: Instant) -> Addresses {
+        let a = self.lookup(name, RecordType::A, deadline, |d| match d {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            _ => None,
+        });
+        let aaaa = self.lookup(name, RecordType::AAAA, deadline, |d| match d {
+            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+            _ => None,
+        });
+        let (a, aaaa) = join!(a, aaaa);
+        Addresses { a, aaaa }
+    }
+
+    async fn lookup<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        deadline: Instant,
+        extract: impl Fn(&RData) -> Option<T>,
+    ) -> Lookup<T> {
+        let started = Instant::now();
+        let mut lookup = Lookup {
+            name: name.to_string(),
+            cnames: vec![],
+            answer: DnsAnswer::NoData,
+            ttl: None,
+            elapsed: Duration::ZERO,
+        };
+        let fqdn = match Name::from_ascii(format!("{name}.")) {
+            Ok(n) => n,
+            Err(e) => {
+                lookup.answer = DnsAnswer::Failed(DnsFailure::Other(format!(
+                    "{name:?} is not a valid DNS name: {e}"
+                )));
+                return lookup;
+            }
+        };
+        let until = deadline.min(started + self.timeout);
+        lookup.answer = match tokio::time::timeout_at(until, self.resolver.lookup(fqdn, rtype))
+            .await
+        {
+            Err(_) => DnsAnswer::Failed(DnsFailure::Timeout),
+            Ok(Err(e)) => classify(&e),
+            Ok(Ok(answer)) => {
+                let (records, cnames, ttl) = collect(answer.answers(), rtype, &extract);
+                lookup.cnames = cnames;
+                lookup.ttl = ttl;
+                if !records.is_empty() {
+                    DnsAnswer::Records(records)
+                } else if lookup.cnames.is_empty() {
+                    DnsAnswer::NoData
+                } else {
+                    DnsAnswer::Failed(DnsFailure::CnameChain(chain_problem(name, &lookup.cnames)))
+                }
+            }
+        };
+        lookup.elapsed = started.elapsed();
+        lookup
+    }
+}
+
+/// Splits an answer section into the wanted records (bounded), the CNAME chain, and the
+/// smallest TTL.
+fn collect<T>(
+    answers: &[Record],
+    rtype: RecordType,
+    extract: &impl Fn(&RData) -> Option<T>,
+) -> (Vec<T>, Vec<String>, Option<u32>) {
+    let mut records = Vec::new();
+    let mut cnames = Vec::new();
+    let mut ttl: Option<u32> = None;
+    let mut bytes = 0usize;
+    for rec in answers {
+        if let RData::CNAME(c) = &rec.data {
+            cnames.push(presentation(&c.0));
+        }
+        if rec.record_type() != rtype || records.len() >= MAX_RECORDS {
+            continue;
+        }
+        bytes += rdata_len(&rec.data);
+        if bytes > MAX_ANSWER_BYTES {
+            break;
+        }
+        if let Some(value) = extract(&rec.data) {
+            ttl = Some(ttl.map_or(rec.ttl, |t| t.min(rec.ttl)));
+            records.push(value);
+        }
+    }
+    (records, cnames, ttl)
+}
+
+fn rdata_len(data: &RData) -> usize {
+    match data {
+        RData::TXT(t) => t.txt_data.iter().map(|s| s.len() + 1).sum(),
+        RData::TLSA(t) => t.cert_data.len() + 3,
+        _ => 16,
+    }
+}
+
+/// Why a CNAME chain ended without a record: it loops, or it is longer than the resolver follows.
+fn chain_problem(name: &str, cnames: &[String]) -> String {
+    let mut seen = vec![crate::names::normalize(name)];
+    for c in cnames {
+        let c = crate::names::normalize(c);
+        if seen.contains(&c) {
+            return format!("loops back to {c}");
+        }
+        seen.push(c);
+    }
+    format!("{} long ends without an answer", cnames.len())
+}
+
+/// A name without its trailing root dot, as people write it.
+fn presentation(name: &Name) -> String {
+    let s = name.to_ascii();
+    s.strip_suffix('.').unwrap_or(&s).to_string()
+}
+
+fn classify<T>(e: &NetError) -> DnsAnswer<T> {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(nr))
+            if nr.response_code == ResponseCode::NXDomain =>
+        {
+            DnsAnswer::NxDomain
+        }
+        NetError::Dns(DnsError::NoRecordsFound(_)) => DnsAnswer::NoData,
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            DnsAnswer::Failed(DnsFailure::ServFail)
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
+            DnsAnswer::Failed(DnsFailure::Refused)
+        }
+        NetError::Timeout => DnsAnswer::Failed(DnsFailure::Timeout),
+        other => DnsAnswer::Failed(DnsFailure::Other(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cname_chain_problems_name_the_loop() {
+        assert_eq!(
+            chain_problem("a.example", &["b.example".into(), "A.example".into()]),
+            "loops back to a.example"
+        );
+        assert_eq!(
+            chain_problem("a.example", &["b.example".into(), "c.example".into()]),
+            "2 long ends without an answer"
+        );
+    }
+}

@@ -103,14 +103,14 @@ where
             return LegacyHello::Failed(declined(&probe));
         }
         Err((step, failure)) => {
-            return LegacyHello::Failed(format!("{}: {}", step.as_str(), describe(&failure)));
+            return LegacyHello::Failed(format!("{}: {failure}", step.as_str()));
         }
     }
     let deadline = p.step_deadline();
     let hello = legacy::client_hello(0x0303, p.host);
     match conn.send(&hello, deadline).await {
         Ok(()) => conn.tls_answer(deadline).await,
-        Err(failure) => LegacyHello::Failed(describe(&failure)),
+        Err(failure) => LegacyHello::Failed(failure.to_string()),
     }
 }
 
@@ -161,22 +161,6 @@ fn declined(probe: &SmtpProbe) -> String {
         (_, Some(r), None) => format!("EHLO was answered {}", r.code),
         (Some(r), None, None) => format!("the greeting was {}", r.code),
         (None, None, None) => "no greeting".into(),
-    }
-}
-
-fn describe(failure: &ProbeFailure) -> String {
-    match failure {
-        ProbeFailure::ConnectRefused => "connection refused".into(),
-        ProbeFailure::NetworkUnreachable => "network unreachable".into(),
-        ProbeFailure::Timeout => "timed out".into(),
-        ProbeFailure::Closed => "the server closed the connection".into(),
-        ProbeFailure::LineTooLong => format!("a reply line longer than {MAX_LINE} octets"),
-        ProbeFailure::TooManyLines => format!("a reply of more than {MAX_LINES} lines"),
-        ProbeFailure::Garbage(bytes) => {
-            format!("not an SMTP reply: {:?}", String::from_utf8_lossy(bytes))
-        }
-        ProbeFailure::Tls => "the TLS handshake failed".into(),
-        ProbeFailure::Io(why) => why.clone(),
     }
 }
 
@@ -285,7 +269,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             // parse_answer decides within MAX_ANSWER octets, so there is always room.
             let room = legacy::MAX_ANSWER.saturating_sub(self.buf.len());
             if let Err(failure) = self.fill(room, deadline).await {
-                return LegacyHello::Failed(describe(&failure));
+                return LegacyHello::Failed(failure.to_string());
             }
         }
     }
