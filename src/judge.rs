@@ -1,0 +1,237 @@
+//! Turns a domain's [`Observations`] into findings, a verdict and the enforce-readiness
+//! answer. Pure: no I/O, and the time is passed in.
+
+mod dns;
+mod mx;
+mod policy;
+
+use rustls::RootCertStore;
+
+use crate::cert::{self, CertProblem};
+use crate::checks::Check;
+use crate::finding::{Finding, Problem, Subject, Verdict};
+use crate::observe::{Observations, ProbeFailure, Step, TlsSession};
+use crate::policy::ParsedPolicy;
+use crate::record::{StsRecord, TlsRptRecord};
+
+/// What judging needs besides the observations.
+pub struct Context<'a> {
+    /// The time certificates are judged at, in unix seconds.
+    pub now: i64,
+    pub roots: &'a RootCertStore,
+    /// Certificates expiring within this many days are reported.
+    pub expiry_warning_days: u32,
+    /// Whether any MX address of any domain in this run answered on port 25: when none
+    /// did, the network we run from probably blocks outbound SMTP.
+    pub port25_reached: bool,
+}
+
+/// The judged audit of one domain: what reporters render.
+#[derive(Debug, Clone)]
+pub struct DomainReport {
+    pub observations: Observations,
+    /// The `_mta-sts` record as senders would use it.
+    pub sts_record: Option<StsRecord>,
+    /// The `_smtp._tls` record as senders would use it.
+    pub tlsrpt_record: Option<TlsRptRecord>,
+    /// The policy body under judgement, parsed (fetched or draft).
+    pub policy: Option<ParsedPolicy>,
+    pub findings: Vec<Finding>,
+    pub verdict: Verdict,
+    /// Whether a sender enforcing this policy would deliver to every MX address; `None`
+    /// when that could not be established (MX checks skipped, port 25 blocked here,
+    /// addresses unreachable from this network).
+    pub enforce_ready: Option<bool>,
+    /// The time the findings hold for, in unix seconds.
+    pub judged_at: i64,
+}
+
+/// Whether an SMTP probe got a TCP connection: the evidence that port 25 is open from here.
+pub fn reached_port25(obs: &Observations) -> bool {
+    obs.mx_hosts
+        .iter()
+        .flat_map(|h| &h.probes)
+        .any(|p| !matches!(p.failure, Some((Step::Connect, _))))
+}
+
+pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
+    let mut findings = Vec::new();
+    let records = dns::judge(&obs, &mut findings);
+    let policy = policy::judge(&obs, ctx, records.sts_in_use(), &mut findings);
+    let applied = policy.parsed.as_ref().and_then(|p| p.policy.as_ref());
+    let mx = mx::judge(&obs, ctx, applied, &mut findings);
+
+    if obs.deadline_hit {
+        findings.push(Finding::new(
+            Check::AuditDeadline,
+            Subject::Vantage,
+            format!("the audit of {} reached its deadline after {:.1}s; operations still running were cut short", obs.domain, obs.elapsed.as_secs_f64()),
+        ));
+    }
+
+    let mx_known = obs.mx_checked && !mx.port25_blocked && !mx.unreachable_family;
+    let enforce_ready = mx_known.then(|| {
+        records.sts.is_some()
+            && policy.usable
+            && mx.all_verified
+            && !findings
+                .iter()
+                .any(|f| f.check.info().result_type.is_some())
+    });
+    if let Some(applied) = applied {
+        policy::judge_mode(applied, enforce_ready, &mut findings);
+    }
+
+    DomainReport {
+        sts_record: records.sts,
+        tlsrpt_record: records.tlsrpt,
+        policy: policy.parsed,
+        verdict: Verdict::of(&findings),
+        findings,
+        enforce_ready,
+        judged_at: ctx.now,
+        observations: obs,
+    }
+}
+
+/// Whether a probe failed only because this network has no route for its family.
+fn family_unreachable(failure: &Option<(Step, ProbeFailure)>) -> bool {
+    matches!(
+        failure,
+        Some((Step::Connect, ProbeFailure::NetworkUnreachable))
+    )
+}
+
+/// Whose certificate is judged: the checks differ, the rules do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    PolicyHost,
+    Mx,
+}
+
+/// Everything wrong with the certificate chain a server presented for `host`.
+fn certificate(
+    tls: &TlsSession,
+    host: &str,
+    ctx: &Context<'_>,
+    endpoint: Endpoint,
+) -> Vec<Problem> {
+    let policy_host = endpoint == Endpoint::PolicyHost;
+    let pick = |for_policy: Check, for_mx: Check| if policy_host { for_policy } else { for_mx };
+    let mut out = Vec::new();
+    for problem in cert::judge_chain(&tls.chain, host, ctx.now, ctx.roots) {
+        let (check, message) = match problem {
+            CertProblem::Expired { subject, not_after } => (
+                pick(Check::StsHostCertExpired, Check::SmtpCertExpired),
+                format!(
+                    "the certificate {subject} expired on {} ({} ago)",
+                    cert::rfc3339(not_after),
+                    days((ctx.now - not_after) / 86400)
+                ),
+            ),
+            CertProblem::NotYetValid {
+                subject,
+                not_before,
+            } => (
+                pick(Check::StsHostCertNotYetValid, Check::SmtpCertNotYetValid),
+                format!(
+                    "the certificate {subject} is valid only from {}",
+                    cert::rfc3339(not_before)
+                ),
+            ),
+            CertProblem::NameMismatch {
+                host,
+                dns_names,
+                cn_only,
+            } => {
+                let names = if dns_names.is_empty() {
+                    "none".to_string()
+                } else {
+                    dns_names.join(", ")
+                };
+                let cn = if cn_only {
+                    "; only the subject CN matches, and senders use the subject alternative names"
+                } else {
+                    ""
+                };
+                (
+                    pick(Check::StsHostCertName, Check::SmtpCertHostname),
+                    format!("the certificate does not cover {host}: its DNS names are {names}{cn}"),
+                )
+            }
+            CertProblem::SelfSigned => (
+                pick(Check::StsHostCertUntrusted, Check::SmtpCertSelfSigned),
+                "the certificate is self-signed".to_string(),
+            ),
+            CertProblem::Incomplete { missing_issuer } => (
+                pick(Check::StsHostCertUntrusted, Check::SmtpCertChainIncomplete),
+                format!(
+                    "the server did not send the certificate of the issuer {missing_issuer}, which is not a trusted root"
+                ),
+            ),
+            CertProblem::Untrusted { reason } => (
+                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
+                format!("the chain does not lead to a trusted root: {reason}"),
+            ),
+            CertProblem::Unparseable(why) => (
+                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
+                format!("the certificate cannot be parsed: {why}"),
+            ),
+            CertProblem::NoCertificate => (
+                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
+                "the server presented no certificate".to_string(),
+            ),
+            // Strength is judged on the MX hosts only: the policy host is a web server, and
+            // its TLS is the web PKI's business.
+            CertProblem::WeakKey { .. } | CertProblem::Sha1Signature { .. } if policy_host => {
+                continue;
+            }
+            CertProblem::WeakKey {
+                subject,
+                key_type,
+                bits,
+            } => (
+                Check::SmtpCertWeakKey,
+                format!("the certificate {subject} has a {bits}-bit {key_type} key"),
+            ),
+            CertProblem::Sha1Signature { subject } => (
+                Check::SmtpCertSha1,
+                format!("the certificate {subject} is signed with SHA-1"),
+            ),
+        };
+        out.push(Problem::new(check, message));
+    }
+    if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
+        let left = leaf.not_after - ctx.now;
+        if left >= 0 && left < i64::from(ctx.expiry_warning_days) * 86400 {
+            out.push(Problem::new(
+                pick(Check::StsHostCertExpiring, Check::SmtpCertExpiring),
+                format!(
+                    "the certificate {} expires on {} (in {})",
+                    leaf.subject,
+                    cert::rfc3339(leaf.not_after),
+                    days(left / 86400)
+                ),
+            ));
+        }
+    }
+    if tls.chain_truncated && !policy_host {
+        out.push(Problem::new(
+            Check::SmtpCertChainLimit,
+            format!(
+                "the server sent more than {} certificates; only the first were judged",
+                crate::net::tls::MAX_CHAIN_CERTS
+            ),
+        ));
+    }
+    out
+}
+
+/// "1 day", "3 days".
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}

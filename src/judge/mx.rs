@@ -1,0 +1,460 @@
+//! The MX hosts: coverage by the policy's patterns, their addresses, and the SMTP,
+//! STARTTLS, TLS and certificate verdict of every address.
+
+use crate::cert;
+use crate::checks::Check;
+use crate::finding::{Finding, Problem, Subject};
+use crate::judge::{Context, Endpoint, certificate, family_unreachable};
+use crate::names;
+use crate::observe::{
+    DnsAnswer, LegacyHello, MxHost, Observations, ProbeFailure, SmtpProbe, Step, TlsFailure,
+};
+use crate::policy::{Mode, Policy};
+
+/// What the MX stage concluded.
+pub struct MxJudgement {
+    /// Every MX host is covered by the policy and every probed address passed.
+    pub all_verified: bool,
+    /// No MX address answered on port 25, most likely because this network blocks it.
+    pub port25_blocked: bool,
+    /// Some addresses could not be probed: this network has no route for their family.
+    pub unreachable_family: bool,
+}
+
+pub fn judge(
+    obs: &Observations,
+    ctx: &Context<'_>,
+    policy: Option<&Policy>,
+    findings: &mut Vec<Finding>,
+) -> MxJudgement {
+    let hosts = &obs.mx_hosts;
+    let mut all_verified = !hosts.is_empty();
+    if let Some(policy) = policy.filter(|p| p.mode != Mode::None) {
+        all_verified &= coverage(
+            hosts,
+            policy,
+            matches!(obs.mx.answer, DnsAnswer::Records(_) | DnsAnswer::NoData),
+            findings,
+        );
+    }
+    for host in hosts {
+        all_verified &= addresses(host, findings);
+    }
+    if !obs.mx_checked {
+        return MxJudgement {
+            all_verified: false,
+            port25_blocked: false,
+            unreachable_family: false,
+        };
+    }
+
+    let probes = || {
+        hosts
+            .iter()
+            .flat_map(|h| h.probes.iter().map(move |p| (h, p)))
+    };
+    let connect_failed = |p: &SmtpProbe| {
+        matches!(p.failure, Some((Step::Connect, _))) && !family_unreachable(&p.failure)
+    };
+    let port25_blocked = !ctx.port25_reached
+        && probes().any(|(_, p)| connect_failed(p))
+        && probes().all(|(_, p)| connect_failed(p) || family_unreachable(&p.failure));
+    if port25_blocked {
+        findings.push(Finding::new(
+            Check::VantagePort25Blocked,
+            Subject::Vantage,
+            format!(
+                "no address of any MX host answered on port 25 ({} tried) while DNS worked: outbound port 25 appears blocked from this network, so the MX hosts of {} could not be checked",
+                probes().count(),
+                obs.domain
+            ),
+        ));
+    }
+    let unreachable: Vec<String> = probes()
+        .filter(|(_, p)| family_unreachable(&p.failure))
+        .map(|(h, p)| format!("{} {}", h.name, addr(p)))
+        .collect();
+    if !unreachable.is_empty() {
+        findings.push(Finding::new(
+            Check::VantageFamilyUnreachable,
+            Subject::Vantage,
+            format!(
+                "this network has no route to these MX addresses, so they were not checked: {}",
+                unreachable.join(", ")
+            ),
+        ));
+    }
+
+    for host in hosts {
+        let tlsa = host.tlsa.as_ref().map(|l| l.records()).unwrap_or_default();
+        if !tlsa.is_empty() {
+            findings.push(Finding::new(
+                Check::DaneTlsaPresent,
+                Subject::Mx { host: host.name.clone(), addr: None },
+                format!("_25._tcp.{} has {} TLSA record(s): DANE-capable senders validate this host with DANE", host.name, tlsa.len()),
+            ));
+        }
+        for probe in &host.probes {
+            if family_unreachable(&probe.failure) || (port25_blocked && connect_failed(probe)) {
+                continue;
+            }
+            let mut problems = probe_problems(probe, &host.name, ctx);
+            if let Some(tls) = &probe.tls
+                && !tls.chain.is_empty()
+                && !tlsa.is_empty()
+                && !tlsa.iter().any(|r| cert::tlsa_matches(r, &tls.chain))
+            {
+                problems.push(Problem::new(
+                        Check::DaneTlsaMismatch,
+                        format!("the certificate served at {} matches none of the TLSA records at _25._tcp.{}", addr(probe), host.name),
+                    ));
+            }
+            let completed = probe
+                .ehlo_after_tls
+                .as_ref()
+                .is_some_and(|r| r.is_positive());
+            all_verified &= completed
+                && !problems
+                    .iter()
+                    .any(|p| p.check.info().result_type.is_some());
+            let subject = Subject::Mx {
+                host: host.name.clone(),
+                addr: probe.addr,
+            };
+            findings.extend(problems.into_iter().map(|p| p.at(subject.clone())));
+        }
+    }
+    let unreachable_family = !unreachable.is_empty();
+    MxJudgement {
+        all_verified,
+        port25_blocked,
+        unreachable_family,
+    }
+}
+
+/// RFC 8461 §4.1: every MX host must match a pattern; patterns should match some MX host.
+fn coverage(
+    hosts: &[MxHost],
+    policy: &Policy,
+    mx_set_known: bool,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let mut all_covered = true;
+    for host in hosts {
+        if policy.matching_pattern(&host.name).is_some() {
+            continue;
+        }
+        all_covered = false;
+        let subject = Subject::Mx {
+            host: host.name.clone(),
+            addr: None,
+        };
+        let too_deep = policy.mx.iter().find(|p| {
+            p.strip_prefix("*.").is_some_and(|base| {
+                names::normalize(&host.name).ends_with(&format!(".{}", names::normalize(base)))
+            })
+        });
+        let finding = match too_deep {
+            Some(pattern) => Finding::new(
+                Check::StsMxWildcardDepth,
+                subject,
+                format!("MX {} is not covered: \"{pattern}\" matches only one label in place of the \"*\"", host.name),
+            )
+            .with_fix(format!(
+                "Add \"mx: *.{}\" or \"mx: {}\" to the policy and change the TXT id.",
+                names::normalize(&host.name).split_once('.').map_or("", |(_, rest)| rest),
+                names::normalize(&host.name)
+            )),
+            None => {
+                // Only a pattern that matches no MX can be a misspelling of this one.
+                let stale = policy.mx.iter().filter(|p| !hosts.iter().any(|h| names::matches(p, &h.name)));
+                let near = closest(&host.name, stale.map(String::as_str));
+                let hint = near.map(|p| format!(" (the pattern \"{p}\" looks like a misspelling of it)")).unwrap_or_default();
+                Finding::new(
+                    Check::StsMxUnmatched,
+                    subject,
+                    format!("MX {} matches none of the policy's mx patterns ({}){hint}", host.name, policy.mx.join(", ")),
+                )
+                .with_fix(match near {
+                    Some(p) => format!("Replace \"mx: {p}\" with \"mx: {}\" and change the TXT id.", names::normalize(&host.name)),
+                    None => format!("Add \"mx: {}\" to the policy and change the TXT id.", names::normalize(&host.name)),
+                })
+            }
+        };
+        findings.push(finding);
+    }
+    if mx_set_known {
+        for pattern in &policy.mx {
+            if hosts.iter().any(|h| names::matches(pattern, &h.name)) {
+                continue;
+            }
+            let uncovered = hosts
+                .iter()
+                .filter(|h| policy.matching_pattern(&h.name).is_none());
+            let near = closest(pattern, uncovered.map(|h| h.name.as_str()));
+            let hint = near
+                .map(|h| format!("; did you mean {h}?"))
+                .unwrap_or_default();
+            findings.push(Finding::new(
+                Check::StsPolicyMxStale,
+                Subject::Policy { addr: None },
+                format!("the pattern \"{pattern}\" matches no MX host{hint}"),
+            ));
+        }
+    }
+    all_covered
+}
+
+/// The candidate nearest to `name`, if near enough to be a typo of it.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let name = names::normalize(name);
+    candidates
+        .map(|c| (names::edit_distance(&name, &names::normalize(c)), c))
+        .filter(|(d, c)| *d > 0 && *d <= (c.len() / 8).clamp(1, 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// The MX host's own DNS; returns whether it has addresses to check.
+fn addresses(host: &MxHost, findings: &mut Vec<Finding>) -> bool {
+    if host.name.parse::<std::net::IpAddr>().is_ok() {
+        return false; // reported with the MX set
+    }
+    let subject = Subject::Mx {
+        host: host.name.clone(),
+        addr: None,
+    };
+    let lookups = [&host.addresses.a, &host.addresses.aaaa];
+    for lookup in lookups {
+        if let DnsAnswer::Failed(why) = &lookup.answer {
+            findings.push(Finding::new(
+                Check::DnsError,
+                subject.clone(),
+                format!("the address lookup of {} failed ({why})", lookup.name),
+            ));
+        }
+    }
+    if let Some(cnames) = lookups.iter().map(|l| &l.cnames).find(|c| !c.is_empty()) {
+        findings.push(Finding::new(
+            Check::MxTargetCname,
+            subject.clone(),
+            format!(
+                "{} is a CNAME ({} → {})",
+                host.name,
+                host.name,
+                cnames.join(" → ")
+            ),
+        ));
+    }
+    let absent = lookups
+        .iter()
+        .all(|l| matches!(l.answer, DnsAnswer::NxDomain | DnsAnswer::NoData));
+    if absent {
+        let why = if lookups.iter().all(|l| l.answer == DnsAnswer::NxDomain) {
+            "does not exist"
+        } else {
+            "has no A or AAAA record"
+        };
+        findings.push(Finding::new(
+            Check::MxHostUnresolvable,
+            subject,
+            format!("{} {why}", host.name),
+        ));
+    }
+    !host.addresses.all().is_empty()
+}
+
+/// Everything wrong with one SMTP session, in the order the session ran.
+fn probe_problems(p: &SmtpProbe, host: &str, ctx: &Context<'_>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let at = addr(p);
+    if let Some(banner) = p.banner.as_ref().filter(|b| b.code != 220) {
+        out.push(Problem::new(
+            Check::SmtpGreeting,
+            format!("{host} at {at} greeted with {}", reply_text(banner)),
+        ));
+    }
+    if let Some(ehlo) = p.ehlo.as_ref().filter(|r| !r.is_positive()) {
+        out.push(Problem::new(
+            Check::SmtpEhlo,
+            format!(
+                "{host} at {at} rejected EHLO with {}; without EHLO there is no STARTTLS",
+                reply_text(ehlo)
+            ),
+        ));
+    }
+    if let Some(ehlo) = p.ehlo.as_ref().filter(|r| r.is_positive())
+        && !ehlo.ehlo_keywords().iter().any(|k| k == "STARTTLS")
+    {
+        out.push(Problem::new(
+            Check::SmtpStarttlsMissing,
+            format!("{host} at {at} does not offer STARTTLS in its EHLO reply"),
+        ));
+    }
+    if let Some(reply) = p.starttls.as_ref().filter(|r| r.code != 220) {
+        out.push(Problem::new(
+            Check::SmtpStarttlsReply,
+            format!(
+                "{host} at {at} answered STARTTLS with {}",
+                reply_text(reply)
+            ),
+        ));
+    }
+    if !p.injected.is_empty() {
+        out.push(Problem::new(
+            Check::SmtpStarttlsInjection,
+            format!(
+                "{host} at {at} sent {} bytes of plaintext after its 220 reply to STARTTLS: \"{}\"",
+                p.injected.len(),
+                String::from_utf8_lossy(&p.injected[..p.injected.len().min(80)])
+            ),
+        ));
+    }
+    if let Some(tls) = &p.tls {
+        out.extend(certificate(tls, host, ctx, Endpoint::Mx));
+    }
+    if let Some(reply) = p.ehlo_after_tls.as_ref().filter(|r| !r.is_positive()) {
+        out.push(Problem::new(
+            Check::SmtpEhloAfterTls,
+            format!(
+                "{host} at {at} answered EHLO inside TLS with {}",
+                reply_text(reply)
+            ),
+        ));
+    }
+    if let Some((step, failure)) = &p.failure {
+        out.push(failure_problem(p, *step, failure, host));
+    }
+    out
+}
+
+fn failure_problem(p: &SmtpProbe, step: Step, failure: &ProbeFailure, host: &str) -> Problem {
+    let at = addr(p);
+    let during = step.as_str();
+    match (step, failure) {
+        (Step::Connect, ProbeFailure::ConnectRefused) => Problem::new(
+            Check::SmtpConnectRefused,
+            format!("{host} at {at} refused the connection on port 25"),
+        ),
+        (Step::Connect, ProbeFailure::Timeout) => Problem::new(
+            Check::SmtpConnectTimeout,
+            format!("{host} at {at} did not answer on port 25 in time"),
+        ),
+        (Step::Connect, other) => Problem::new(
+            Check::SmtpConnectFailed,
+            format!("connecting to {host} at {at} failed: {}", other),
+        ),
+        (Step::Banner, ProbeFailure::Timeout) => Problem::new(
+            Check::SmtpBannerTimeout,
+            format!("{host} at {at} accepted the connection but sent no complete greeting in time"),
+        ),
+        (Step::TlsHandshake, ProbeFailure::Tls) => tls_problem(p, host),
+        (_, ProbeFailure::Timeout) => Problem::new(
+            Check::SmtpTimeout,
+            format!("{host} at {at} stopped answering during {during}"),
+        ),
+        (_, ProbeFailure::Closed | ProbeFailure::Io(_)) => Problem::new(
+            Check::SmtpClosed,
+            format!(
+                "{host} at {at} closed the connection during {during}: {}",
+                failure
+            ),
+        ),
+        (_, ProbeFailure::LineTooLong | ProbeFailure::TooManyLines) => Problem::new(
+            Check::SmtpReplyLimit,
+            format!("{host} at {at}: during {during}, {}", failure),
+        ),
+        (_, ProbeFailure::Garbage(_)) => Problem::new(
+            Check::SmtpReplySyntax,
+            format!("{host} at {at}: during {during}, {}", failure),
+        ),
+        (
+            _,
+            ProbeFailure::ConnectRefused | ProbeFailure::NetworkUnreachable | ProbeFailure::Tls,
+        ) => Problem::new(
+            Check::SmtpClosed,
+            format!("{host} at {at} failed during {during}: {}", failure),
+        ),
+    }
+}
+
+fn tls_problem(p: &SmtpProbe, host: &str) -> Problem {
+    let at = addr(p);
+    let error = p
+        .tls
+        .as_ref()
+        .and_then(|t| t.error.clone())
+        .unwrap_or(TlsFailure::Other("unknown".into()));
+    if error == TlsFailure::NoCommonVersion {
+        match &p.legacy {
+            Some(LegacyHello::ServerHello { version, cipher }) if *version < 0x0303 => {
+                return Problem::new(
+                    Check::SmtpTlsVersionMin,
+                    format!(
+                        "{host} at {at} speaks at most {} (it chose {} for a legacy ClientHello); senders require TLS 1.2 or 1.3",
+                        tls_version_name(*version),
+                        cipher_name(*cipher)
+                    ),
+                );
+            }
+            Some(LegacyHello::ServerHello { .. })
+            | Some(LegacyHello::Alert { .. })
+            | Some(LegacyHello::Failed(_))
+            | None => {
+                return Problem::new(
+                    Check::SmtpTlsVersionMin,
+                    format!(
+                        "{host} at {at} offers neither TLS 1.2 nor TLS 1.3{}",
+                        legacy_text(p.legacy.as_ref())
+                    ),
+                );
+            }
+        }
+    }
+    Problem::new(
+        Check::SmtpTlsHandshake,
+        format!("the TLS handshake with {host} at {at} failed: {error}"),
+    )
+}
+
+fn legacy_text(legacy: Option<&LegacyHello>) -> String {
+    match legacy {
+        Some(LegacyHello::Alert { description, .. }) => {
+            format!(" (a legacy ClientHello got alert {description} too)")
+        }
+        Some(LegacyHello::Failed(why)) => format!(" (a legacy ClientHello failed too: {why})"),
+        Some(LegacyHello::ServerHello { version, .. }) => format!(
+            " (a legacy ClientHello got a {} ServerHello)",
+            tls_version_name(*version)
+        ),
+        None => String::new(),
+    }
+}
+
+pub fn tls_version_name(version: u16) -> String {
+    match version {
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        v => format!("version 0x{v:04x}"),
+    }
+}
+
+fn cipher_name(cipher: u16) -> String {
+    format!("{:?}", rustls::CipherSuite::from(cipher))
+}
+
+fn reply_text(r: &crate::observe::Reply) -> String {
+    let first = r
+        .lines
+        .first()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .unwrap_or_default();
+    format!("\"{} {}\"", r.code, first)
+}
+
+fn addr(p: &SmtpProbe) -> String {
+    p.addr.map(|a| a.to_string()).unwrap_or_else(|| "?".into())
+}
