@@ -1,0 +1,311 @@
+//! The command line: flags as clap parses them, resolved once into a [`Config`], and the
+//! exit-code contract.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::checks::Check;
+use crate::finding::Severity;
+use crate::judge::DomainReport;
+use crate::net::{Config, ConnectTo, Families};
+use crate::report::{self, Format, Style};
+
+/// Exit status: nothing at or above `--fail-on`.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: findings at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit status: usage error, or the audit could not run (including: port 25 blocked here).
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mtasts",
+    version,
+    about = "Audit MTA-STS (RFC 8461) and SMTP TLS Reporting (RFC 8460) deployments the way sending MTAs see them",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit domains from the outside: DNS records, the policy, and every MX address.
+    Check(CheckArgs),
+    /// List every check: id, severity, RFC 8460 result-type, meaning and RFC section.
+    Checks {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The domains to audit (the part after @ in mail addresses).
+    #[arg(required = true, value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit with 1 when a finding of this severity or worse is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// Never colour the output (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Print nothing; only the exit code tells.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also show the hints of info findings and certificate details.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, default_value_t = 14, value_name = "DAYS")]
+    pub expiry_warning: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Network")]
+pub struct NetworkArgs {
+    /// Bound on one network operation (a lookup, a connection, a reply, the fetch), in seconds.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Duration,
+    /// Bound on the whole audit of one domain, in seconds [default: 4 x --timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub deadline: Option<Duration>,
+    /// Query this nameserver instead of the system's resolver.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]
+    pub resolver: Option<SocketAddr>,
+    /// Also trust the CA certificates in this PEM file (for labs and private test setups).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Connect to ADDR:PORT instead of HOST:PORT, still verifying TLS for HOST (curl's syntax;
+    /// HOST may be an address, IPv6 in brackets, to redirect just that address). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
+    pub connect_to: Vec<ConnectTo>,
+    /// The name to send with EHLO.
+    #[arg(long, default_value = "mtasts.invalid", value_name = "NAME")]
+    pub ehlo_name: String,
+    /// Check DNS and the policy only; skip the SMTP checks of the MX hosts.
+    #[arg(long)]
+    pub skip_mx: bool,
+    /// Probe only the IPv4 addresses of MX hosts and the policy host.
+    #[arg(long, conflicts_with = "ipv6_only")]
+    pub ipv4_only: bool,
+    /// Probe only the IPv6 addresses of MX hosts and the policy host.
+    #[arg(long)]
+    pub ipv6_only: bool,
+    /// Domains audited at once.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Network connections open at once, over the whole run.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections: u16,
+}
+
+/// The `--fail-on` threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!("{s} is not between 0 and 3600 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| {
+            s.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| format!("{s:?} is not an IP address, IP:PORT or [IPv6]:PORT"))
+}
+
+/// A domain as typed by a person, in the form the audit uses: A-labels, lower case, no
+/// trailing dot.
+pub fn normalize_domain(input: &str) -> anyhow::Result<String> {
+    let name = hickory_resolver::proto::rr::Name::from_utf8(input.trim())
+        .map_err(|e| anyhow::anyhow!("{input:?} is not a domain name: {e}"))?;
+    let domain = crate::names::normalize(&name.to_ascii());
+    crate::names::check_domain(&domain)
+        .map_err(|why| anyhow::anyhow!("{input:?} is not a domain name: {why}"))?;
+    if !domain.contains('.') {
+        bail!("{input:?} is not a domain name: it has a single label");
+    }
+    Ok(domain)
+}
+
+/// The webpki roots plus the certificates of `ca_file`.
+fn roots(ca_file: Option<&PathBuf>) -> anyhow::Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let mut added = 0;
+        for der in CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("reading {}", path.display()))?
+        {
+            let der = der.with_context(|| format!("reading {}", path.display()))?;
+            roots.add(der).with_context(|| {
+                format!("a certificate in {} is not a usable CA", path.display())
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            bail!("{} holds no PEM certificate", path.display());
+        }
+    }
+    Ok(roots)
+}
+
+impl NetworkArgs {
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config {
+            timeout: self.timeout,
+            deadline: self.deadline.unwrap_or(self.timeout * 4),
+            resolver: self.resolver,
+            roots: Arc::new(roots(self.ca_file.as_ref())?),
+            connect_to: self.connect_to.clone(),
+            ehlo_name: self.ehlo_name.clone(),
+            families: match (self.ipv4_only, self.ipv6_only) {
+                (true, _) => Families::V4Only,
+                (_, true) => Families::V6Only,
+                _ => Families::Both,
+            },
+            skip_mx: self.skip_mx,
+            policy_file: None,
+            jobs: usize::from(self.jobs),
+            max_connections: usize::from(self.max_connections),
+        })
+    }
+}
+
+impl OutputArgs {
+    fn style(&self) -> Style {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !self.no_color && !no_color_env && std::io::stdout().is_terminal(),
+            verbose: self.verbose,
+        }
+    }
+
+    /// Writes the reports (unless quiet) and returns the exit code they call for.
+    fn finish(&self, reports: &[DomainReport], out: &mut impl Write) -> anyhow::Result<u8> {
+        if !self.quiet {
+            report::render(reports, self.format, self.style(), out)?;
+            out.flush()?;
+        }
+        Ok(exit_code(reports, self.fail_on))
+    }
+}
+
+/// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
+/// the threshold, 0 otherwise.
+pub fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
+    let findings = || reports.iter().flat_map(|r| &r.findings);
+    if findings().any(|f| f.check == Check::VantagePort25Blocked) {
+        return EXIT_ERROR;
+    }
+    match fail_on.threshold() {
+        Some(threshold) if findings().any(|f| f.severity() >= threshold) => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    }
+}
+
+/// Runs a parsed command line, writing reports to `out`.
+pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Check(args) => {
+            let domains = args
+                .domains
+                .iter()
+                .map(|d| normalize_domain(d))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let cfg = args.network.config()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let reports =
+                runtime.block_on(crate::audit(&domains, &cfg, args.output.expiry_warning))?;
+            args.output.finish(&reports, out)
+        }
+        Command::Checks { format } => {
+            report::checks(format, out)?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised_or_refused() {
+        assert_eq!(normalize_domain("Example.COM.").expect("ok"), "example.com");
+        assert_eq!(
+            normalize_domain("bücher.example").expect("ok"),
+            "xn--bcher-kva.example"
+        );
+        for bad in ["", "com", "exa mple.com", "a..b", "-x.com", "x.com:25"] {
+            assert!(normalize_domain(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seconds_and_resolvers_parse() {
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert!(
+            parse_seconds("0").is_err()
+                && parse_seconds("-1").is_err()
+                && parse_seconds("x").is_err()
+        );
+        assert_eq!(
+            parse_resolver("127.0.0.1:5353"),
+            Ok("127.0.0.1:5353".parse().expect("sa"))
+        );
+        assert_eq!(parse_resolver("::1"), Ok("[::1]:53".parse().expect("sa")));
+        assert!(parse_resolver("dns.example").is_err());
+    }
+}

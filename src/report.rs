@@ -1,0 +1,130 @@
+//! Reporters: render judged domains to a writer, for people or for programs.
+
+pub mod human;
+pub mod json;
+
+use std::io::{self, Write};
+
+use crate::judge::DomainReport;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Grouped by stage, for a terminal.
+    Human,
+    /// One JSON document (schema in the README).
+    Json,
+}
+
+/// How much the human reporter says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    /// Also show hints of info findings and the full certificate details.
+    pub verbose: bool,
+}
+
+pub fn render(
+    reports: &[DomainReport],
+    format: Format,
+    style: Style,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    match format {
+        Format::Human => human::render(reports, style, out),
+        Format::Json => json::render(reports, out),
+    }
+}
+
+/// The registry of checks: a Markdown table (the README's), or JSON.
+pub fn checks(format: Format, out: &mut impl Write) -> io::Result<()> {
+    use crate::checks::Check;
+    match format {
+        Format::Human => {
+            writeln!(out, "| id | severity | result-type | meaning | RFC |")?;
+            writeln!(out, "|---|---|---|---|---|")?;
+            for check in Check::ALL {
+                let info = check.info();
+                let result_type = info.result_type.map_or("—", |r| r.as_str());
+                writeln!(
+                    out,
+                    "| `{}` | {} | {result_type} | {} | {} |",
+                    info.id, info.severity, info.title, info.rfc
+                )?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let all: Vec<_> = Check::ALL
+                .iter()
+                .map(|c| {
+                    let i = c.info();
+                    serde_json::json!({
+                        "id": i.id, "severity": i.severity, "title": i.title, "hint": i.hint,
+                        "rfc": i.rfc, "result_type": i.result_type,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &all)?;
+            writeln!(out)
+        }
+    }
+}
+
+/// Makes text from the network safe to print on a terminal: control characters (ANSI
+/// escapes, carriage returns, ...), bidirectional overrides and other invisible format
+/// characters become visible `\x1b` / `\u{202e}` escapes, so a server cannot rewrite
+/// what the reader sees.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_invisible(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// C1 controls and the Unicode format characters that reorder or hide text.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x80..=0x9f            // C1 controls (0x9b is a one-byte CSI)
+        | 0x061c               // Arabic letter mark
+        | 0x200b..=0x200f      // zero-width characters, LRM, RLM
+        | 0x2028 | 0x2029      // line and paragraph separators
+        | 0x202a..=0x202e      // bidi embeddings and overrides
+        | 0x2060..=0x2069      // word joiner, invisible operators, bidi isolates
+        | 0xfeff               // zero-width no-break space (BOM)
+        | 0xfff9..=0xfffb      // interlinear annotations
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_terminal_tricks() {
+        assert_eq!(
+            escape("220 mx.example.com ESMTP"),
+            "220 mx.example.com ESMTP"
+        );
+        assert_eq!(escape("ok\x1b[2J\x1b[31mfake"), "ok\\x1b[2J\\x1b[31mfake");
+        assert_eq!(escape("all good\rFAIL"), "all good\\rFAIL");
+        assert_eq!(escape("a\u{202e}gnp.exe"), "a\\u{202e}gnp.exe");
+        assert_eq!(escape("x\u{9b}31m"), "x\\u{9b}31m");
+        assert_eq!(
+            escape("line\nnext\ttab\0nul\\"),
+            "line\\nnext\\ttab\\x00nul\\\\"
+        );
+        assert_eq!(escape("Grüße, 日本"), "Grüße, 日本");
+    }
+}

@@ -1,0 +1,342 @@
+//! The human reporter: each domain grouped by stage (DNS, policy, each MX with each
+//! address), one line per finding with its hint, and a verdict line. Everything a server
+//! sent goes through [`escape`] first.
+
+use std::io::{self, Write};
+
+use crate::cert;
+use crate::finding::{Finding, Severity, Subject, Verdict};
+use crate::judge::DomainReport;
+use crate::observe::{
+    DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, SmtpProbe, TxtRecord,
+};
+use crate::report::{Style, escape};
+
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const BLUE: &str = "\x1b[34m";
+const GREEN: &str = "\x1b[32m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> io::Result<()> {
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        Domain {
+            report,
+            style,
+            shown: vec![false; report.findings.len()],
+        }
+        .render(out)?;
+    }
+    if reports.len() > 1 {
+        writeln!(out)?;
+        for report in reports {
+            summary_line(report, style, out)?;
+        }
+    }
+    Ok(())
+}
+
+struct Domain<'a> {
+    report: &'a DomainReport,
+    style: Style,
+    /// Which findings have been printed, so that none is lost or printed twice.
+    shown: Vec<bool>,
+}
+
+impl Domain<'_> {
+    fn paint(&self, color: &str, text: &str) -> String {
+        if self.style.color {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn render(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
+        let d = &obs.domain;
+        writeln!(out, "{}", self.paint(BOLD, &escape(d)))?;
+
+        writeln!(out, "{}", self.paint(BOLD, "DNS"))?;
+        writeln!(
+            out,
+            "  {} TXT  {}",
+            escape(&obs.sts.name),
+            txt_summary(&obs.sts)
+        )?;
+        self.findings(out, |s| *s == Subject::StsRecord)?;
+        writeln!(
+            out,
+            "  {} TXT  {}",
+            escape(&obs.tlsrpt.name),
+            txt_summary(&obs.tlsrpt)
+        )?;
+        self.findings(out, |s| *s == Subject::TlsRptRecord)?;
+        writeln!(out, "  {d} MX  {}", mx_summary(&obs.mx))?;
+        self.findings(out, |s| *s == Subject::MxRecords)?;
+
+        writeln!(out, "{}", self.paint(BOLD, "Policy"))?;
+        match &obs.policy {
+            PolicySource::Draft { path, .. } => writeln!(out, "  draft {}", escape(path))?,
+            PolicySource::Fetched(fetches) => {
+                writeln!(out, "  {}", crate::finding::policy_url(d))?;
+                if fetches.fetches.is_empty() {
+                    writeln!(out, "    mta-sts.{d} has no address")?;
+                }
+                for fetch in &fetches.fetches {
+                    writeln!(out, "  {}  {}", fetch.addr, fetch_summary(fetch))?;
+                    let addr = fetch.addr;
+                    self.findings(out, |s| *s == Subject::Policy { addr: Some(addr) })?;
+                }
+            }
+        }
+        if let Some(parsed) = &self.report.policy {
+            match &parsed.policy {
+                Some(p) => writeln!(
+                    out,
+                    "  mode: {}  max_age: {}  mx: {}  ({} line endings)",
+                    p.mode.as_str(),
+                    p.max_age,
+                    escape(&p.mx.join(", ")),
+                    parsed.line_endings
+                )?,
+                None => writeln!(out, "  (the body is not a readable policy)")?,
+            }
+        }
+        self.findings(out, |s| *s == Subject::Policy { addr: None })?;
+
+        let applied = self.report.policy.as_ref().and_then(|p| p.policy.as_ref());
+        for host in &obs.mx_hosts {
+            let pattern = applied.and_then(|p| p.matching_pattern(&host.name));
+            let covered = pattern
+                .map(|p| format!("  (policy: {})", escape(p)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{} {}{covered}",
+                self.paint(BOLD, &format!("MX {}", host.preference)),
+                self.paint(BOLD, &escape(&host.name))
+            )?;
+            let name = host.name.clone();
+            self.findings(
+                out,
+                |s| matches!(s, Subject::Mx { host: h, addr: None } if *h == name),
+            )?;
+            for probe in &host.probes {
+                let addr = probe.addr;
+                writeln!(
+                    out,
+                    "  {}  {}",
+                    addr.map(|a| a.to_string()).unwrap_or_default(),
+                    self.probe_summary(probe)
+                )?;
+                self.findings(out, |s| matches!(s, Subject::Mx { host: h, addr: a } if *h == name && *a == addr && a.is_some()))?;
+            }
+            if host.probes.is_empty() && obs.mx_checked {
+                writeln!(out, "  (no address to probe)")?;
+            }
+        }
+        if !obs.mx_checked {
+            writeln!(
+                out,
+                "{}",
+                self.paint(DIM, "MX hosts: SMTP checks skipped (--skip-mx)")
+            )?;
+        }
+
+        if self.shown.iter().any(|s| !s) {
+            writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
+            self.findings(out, |_| true)?;
+        }
+        summary_line(self.report, self.style, out)
+    }
+
+    /// Prints the findings about the subjects `wanted` selects that are not printed yet.
+    fn findings(
+        &mut self,
+        out: &mut impl Write,
+        wanted: impl Fn(&Subject) -> bool,
+    ) -> io::Result<()> {
+        for (i, f) in self.report.findings.iter().enumerate() {
+            if self.shown[i] || !wanted(&f.subject) {
+                continue;
+            }
+            self.shown[i] = true;
+            self.finding(f, out)?;
+        }
+        Ok(())
+    }
+
+    fn finding(&self, f: &Finding, out: &mut impl Write) -> io::Result<()> {
+        let info = f.check.info();
+        let (color, label) = match info.severity {
+            Severity::Error => (RED, "error"),
+            Severity::Warning => (YELLOW, "warning"),
+            Severity::Info => (BLUE, "info"),
+        };
+        writeln!(
+            out,
+            "    {}  {}  {}",
+            self.paint(color, &format!("{label:<7}")),
+            info.id,
+            escape(&f.message)
+        )?;
+        if info.severity > Severity::Info || self.style.verbose {
+            let hint = format!("hint: {} ({})", f.hint(), info.rfc);
+            writeln!(out, "             {}", self.paint(DIM, &escape(&hint)))?;
+        }
+        Ok(())
+    }
+
+    fn probe_summary(&self, p: &SmtpProbe) -> String {
+        let mut parts = Vec::new();
+        if let Some(banner) = &p.banner {
+            let text = banner
+                .lines
+                .first()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .unwrap_or_default();
+            parts.push(format!("{} {}", banner.code, escape(&text)));
+        }
+        if let Some(tls) = &p.tls {
+            if let Some(version) = &tls.version {
+                parts.push(
+                    format!("STARTTLS {version} {}", tls.cipher.as_deref().unwrap_or(""))
+                        .trim_end()
+                        .to_string(),
+                );
+            }
+            if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
+                let names = if leaf.dns_names.is_empty() {
+                    leaf.subject.clone()
+                } else {
+                    leaf.dns_names.join(" ")
+                };
+                let mut text = format!(
+                    "cert {} until {}",
+                    escape(&names),
+                    &cert::rfc3339(leaf.not_after)[..10]
+                );
+                if self.style.verbose {
+                    text.push_str(&format!(
+                        ", issuer {}, {} {}, {}",
+                        escape(&leaf.issuer),
+                        leaf.key_type,
+                        leaf.key_bits.map(|b| b.to_string()).unwrap_or_default(),
+                        leaf.signature_algorithm
+                    ));
+                }
+                parts.push(text);
+            }
+        }
+        parts.push(format!("{} ms", p.elapsed.as_millis()));
+        parts.join(", ")
+    }
+}
+
+fn summary_line(report: &DomainReport, style: Style, out: &mut impl Write) -> io::Result<()> {
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity() == s).count();
+    let (color, verdict) = match report.verdict {
+        Verdict::Pass => (GREEN, "PASS"),
+        Verdict::Warn => (YELLOW, "WARN"),
+        Verdict::Fail => (RED, "FAIL"),
+    };
+    let verdict = if style.color {
+        format!("{BOLD}{color}{verdict}{RESET}")
+    } else {
+        verdict.to_string()
+    };
+    let ready = match report.enforce_ready {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    };
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    writeln!(
+        out,
+        "{}: {verdict}  {}, {}, {} info; enforce-ready: {ready}",
+        escape(&report.observations.domain),
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        count(Severity::Info)
+    )
+}
+
+fn txt_summary(lookup: &Lookup<TxtRecord>) -> String {
+    match &lookup.answer {
+        DnsAnswer::Records(records) => records
+            .iter()
+            .map(|r| {
+                let strings: Vec<String> = r
+                    .strings
+                    .iter()
+                    .map(|s| format!("\"{}\"", escape(&String::from_utf8_lossy(s))))
+                    .collect();
+                strings.join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => answer_text(other),
+    }
+}
+
+fn mx_summary(lookup: &Lookup<MxRecord>) -> String {
+    match &lookup.answer {
+        DnsAnswer::Records(records) => records
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.preference,
+                    if r.exchange.is_empty() {
+                        "."
+                    } else {
+                        &r.exchange
+                    }
+                )
+            })
+            .map(|s| escape(&s))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => answer_text(other),
+    }
+}
+
+fn answer_text<T>(answer: &DnsAnswer<T>) -> String {
+    match answer {
+        DnsAnswer::Records(_) => String::new(),
+        DnsAnswer::NxDomain => "NXDOMAIN (the name does not exist)".into(),
+        DnsAnswer::NoData => "no records".into(),
+        DnsAnswer::Failed(why) => format!("lookup failed: {}", escape(&why.to_string())),
+    }
+}
+
+fn fetch_summary(f: &PolicyFetch) -> String {
+    let ms = f.elapsed.as_millis();
+    match &f.result {
+        Err(e) => format!("{}, {ms} ms", escape(&e.to_string())),
+        Ok(r) => {
+            let ct = r
+                .header("content-type")
+                .unwrap_or_else(|| "no Content-Type".into());
+            let more = if r.body_truncated { "+" } else { "" };
+            format!(
+                "HTTP {} {}, {}{more} bytes, {ms} ms",
+                r.status,
+                escape(&ct),
+                r.body.len()
+            )
+        }
+    }
+}

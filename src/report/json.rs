@@ -1,0 +1,511 @@
+//! The JSON reporter: one document, schema version 1, specified in the README.
+//!
+//! These structs are the schema, frozen apart from the internal model so that the model
+//! can change without breaking scripts. Additions are backwards compatible; renaming or
+//! removing a field needs a new `schema_version`. Text from the network is kept as data
+//! (control characters escaped only as JSON requires); bytes that are not UTF-8 are
+//! decoded with U+FFFD replacement characters.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cert::{self, CertSummary};
+use crate::finding::{Finding, ResultType, Severity, Verdict, policy_url};
+use crate::judge::DomainReport;
+use crate::observe::{
+    Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
+    TlsSession, TxtRecord,
+};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: Tool,
+    domains: Vec<DomainJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct DomainJson<'a> {
+    domain: &'a str,
+    verdict: Verdict,
+    enforce_ready: Option<bool>,
+    counts: Counts,
+    records: Records,
+    policy: PolicyJson,
+    mx: Vec<MxJson>,
+    findings: Vec<FindingJson>,
+    timings: Timings,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    error: usize,
+    warning: usize,
+    info: usize,
+}
+
+#[derive(Serialize)]
+struct Records {
+    mta_sts: TxtJson,
+    tlsrpt: TxtJson,
+    mx: LookupJson<MxJsonRecord>,
+}
+
+#[derive(Serialize)]
+struct TxtJson {
+    #[serde(flatten)]
+    lookup: LookupJson<TxtJsonRecord>,
+    /// The record as senders would use it, when there is one.
+    parsed: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct LookupJson<T> {
+    name: String,
+    /// "records", "nxdomain", "nodata" or "error".
+    status: &'static str,
+    /// For status "error": servfail, refused, timeout, or the resolver's message.
+    error: Option<String>,
+    cnames: Vec<String>,
+    ttl: Option<u32>,
+    records: Vec<T>,
+}
+
+#[derive(Serialize)]
+struct TxtJsonRecord {
+    text: String,
+    strings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MxJsonRecord {
+    preference: u16,
+    exchange: String,
+}
+
+#[derive(Serialize)]
+struct PolicyJson {
+    /// "fetched" or "draft".
+    source: &'static str,
+    url: String,
+    /// The draft's path, for source "draft".
+    path: Option<String>,
+    host_addresses: Option<AddressesJson>,
+    /// One fetch per address of the policy host.
+    fetches: Vec<FetchJson>,
+    /// The body under judgement.
+    body: Option<String>,
+    parsed: Option<ParsedPolicyJson>,
+}
+
+#[derive(Serialize)]
+struct AddressesJson {
+    a: LookupJson<String>,
+    aaaa: LookupJson<String>,
+}
+
+#[derive(Serialize)]
+struct FetchJson {
+    address: String,
+    user_agent: String,
+    status: Option<u16>,
+    content_type: Option<String>,
+    location: Option<String>,
+    body_bytes: Option<usize>,
+    body_truncated: bool,
+    error: Option<String>,
+    certificates: Vec<CertJson>,
+    elapsed_ms: u128,
+}
+
+#[derive(Serialize)]
+struct ParsedPolicyJson {
+    valid: bool,
+    line_endings: &'static str,
+    mode: Option<&'static str>,
+    max_age: Option<u64>,
+    mx: Vec<String>,
+    extensions: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct MxJson {
+    host: String,
+    preference: u16,
+    matched_pattern: Option<String>,
+    addresses_lookup: AddressesJson,
+    tlsa: Option<LookupJson<TlsaJson>>,
+    addresses: Vec<ProbeJson>,
+}
+
+#[derive(Serialize)]
+struct TlsaJson {
+    usage: u8,
+    selector: u8,
+    matching: u8,
+    data: String,
+}
+
+#[derive(Serialize)]
+struct ProbeJson {
+    address: Option<String>,
+    banner: Option<ReplyJson>,
+    ehlo: Option<ReplyJson>,
+    starttls_offered: Option<bool>,
+    starttls: Option<ReplyJson>,
+    injected: Option<String>,
+    tls: Option<TlsJson>,
+    ehlo_after_tls: Option<ReplyJson>,
+    /// "step: reason" where the session broke down.
+    failure: Option<String>,
+    elapsed_ms: u128,
+}
+
+#[derive(Serialize)]
+struct ReplyJson {
+    code: u16,
+    lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TlsJson {
+    version: Option<String>,
+    cipher: Option<String>,
+    error: Option<String>,
+    certificates: Vec<CertJson>,
+}
+
+#[derive(Serialize)]
+struct CertJson {
+    subject: String,
+    issuer: String,
+    serial: String,
+    dns_names: Vec<String>,
+    not_before: String,
+    not_after: String,
+    days_left: i64,
+    key_type: String,
+    key_bits: Option<u32>,
+    signature_algorithm: String,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct FindingJson {
+    id: &'static str,
+    severity: Severity,
+    subject: SubjectJson,
+    message: String,
+    hint: String,
+    rfc: &'static str,
+    result_type: Option<ResultType>,
+}
+
+#[derive(Serialize)]
+struct SubjectJson {
+    kind: &'static str,
+    name: String,
+    address: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Timings {
+    total_ms: u128,
+}
+
+pub fn render(reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
+    let doc = Document {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "mtasts",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        domains: reports.iter().map(domain).collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn domain(r: &DomainReport) -> DomainJson<'_> {
+    let obs = &r.observations;
+    let now = r.judged_at;
+    let count = |s: Severity| r.findings.iter().filter(|f| f.severity() == s).count();
+    let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
+    DomainJson {
+        domain: &obs.domain,
+        verdict: r.verdict,
+        enforce_ready: r.enforce_ready,
+        counts: Counts {
+            error: count(Severity::Error),
+            warning: count(Severity::Warning),
+            info: count(Severity::Info),
+        },
+        records: Records {
+            mta_sts: TxtJson {
+                lookup: txt_lookup(&obs.sts),
+                parsed: r
+                    .sts_record
+                    .as_ref()
+                    .and_then(|s| serde_json::to_value(StsJson::from(s)).ok()),
+            },
+            tlsrpt: TxtJson {
+                lookup: txt_lookup(&obs.tlsrpt),
+                parsed: r
+                    .tlsrpt_record
+                    .as_ref()
+                    .and_then(|t| serde_json::to_value(TlsRptJson::from(t)).ok()),
+            },
+            mx: lookup(&obs.mx, |m: &MxRecord| MxJsonRecord {
+                preference: m.preference,
+                exchange: m.exchange.clone(),
+            }),
+        },
+        policy: policy(r, now),
+        mx: obs
+            .mx_hosts
+            .iter()
+            .map(|h| MxJson {
+                host: h.name.clone(),
+                preference: h.preference,
+                matched_pattern: applied
+                    .and_then(|p| p.matching_pattern(&h.name))
+                    .map(str::to_string),
+                addresses_lookup: addresses(&h.addresses),
+                tlsa: h.tlsa.as_ref().map(|l| {
+                    lookup(l, |t| TlsaJson {
+                        usage: t.usage,
+                        selector: t.selector,
+                        matching: t.matching,
+                        data: hex(&t.data),
+                    })
+                }),
+                addresses: h.probes.iter().map(|p| probe(p, now)).collect(),
+            })
+            .collect(),
+        findings: r.findings.iter().map(|f| finding(f, &obs.domain)).collect(),
+        timings: Timings {
+            total_ms: obs.elapsed.as_millis(),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct StsJson {
+    id: String,
+    extensions: Vec<(String, String)>,
+}
+
+impl From<&crate::record::StsRecord> for StsJson {
+    fn from(r: &crate::record::StsRecord) -> Self {
+        StsJson {
+            id: r.id.clone(),
+            extensions: r.extensions.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TlsRptJson {
+    rua: Vec<String>,
+    extensions: Vec<(String, String)>,
+}
+
+impl From<&crate::record::TlsRptRecord> for TlsRptJson {
+    fn from(r: &crate::record::TlsRptRecord) -> Self {
+        TlsRptJson {
+            rua: r.rua.clone(),
+            extensions: r.extensions.clone(),
+        }
+    }
+}
+
+fn policy(r: &DomainReport, now: i64) -> PolicyJson {
+    let obs = &r.observations;
+    let parsed = r.policy.as_ref().map(|p| ParsedPolicyJson {
+        valid: p.valid,
+        line_endings: p.line_endings,
+        mode: p.policy.as_ref().map(|p| p.mode.as_str()),
+        max_age: p.policy.as_ref().map(|p| p.max_age),
+        mx: p.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default(),
+        extensions: p
+            .policy
+            .as_ref()
+            .map(|p| p.extensions.clone())
+            .unwrap_or_default(),
+    });
+    match &obs.policy {
+        PolicySource::Draft { path, body } => PolicyJson {
+            source: "draft",
+            url: policy_url(&obs.domain),
+            path: Some(path.clone()),
+            host_addresses: None,
+            fetches: vec![],
+            body: Some(text(body)),
+            parsed,
+        },
+        PolicySource::Fetched(f) => {
+            let body = f
+                .fetches
+                .iter()
+                .find_map(|f| {
+                    f.result
+                        .as_ref()
+                        .ok()
+                        .filter(|r| r.status == 200 && !r.body_truncated)
+                })
+                .map(|r| text(&r.body));
+            PolicyJson {
+                source: "fetched",
+                url: policy_url(&obs.domain),
+                path: None,
+                host_addresses: Some(addresses(&f.host)),
+                fetches: f
+                    .fetches
+                    .iter()
+                    .chain(&f.browser)
+                    .map(|f| fetch(f, now))
+                    .collect(),
+                body,
+                parsed,
+            }
+        }
+    }
+}
+
+fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
+    let resp = f.result.as_ref().ok();
+    FetchJson {
+        address: f.addr.to_string(),
+        user_agent: f.user_agent.clone(),
+        status: resp.map(|r| r.status),
+        content_type: resp.and_then(|r| r.header("content-type")),
+        location: resp.and_then(|r| r.header("location")),
+        body_bytes: resp.map(|r| r.body.len()),
+        body_truncated: resp.is_some_and(|r| r.body_truncated),
+        error: match &f.result {
+            Err(e) => Some(e.to_string()),
+            Ok(r) => r.body_error.as_ref().map(|e| e.to_string()),
+        },
+        certificates: f.tls.as_ref().map(|t| certs(t, now)).unwrap_or_default(),
+        elapsed_ms: f.elapsed.as_millis(),
+    }
+}
+
+fn probe(p: &SmtpProbe, now: i64) -> ProbeJson {
+    ProbeJson {
+        address: p.addr.map(|a| a.to_string()),
+        banner: p.banner.as_ref().map(reply),
+        ehlo: p.ehlo.as_ref().map(reply),
+        starttls_offered: p
+            .ehlo
+            .as_ref()
+            .filter(|e| e.is_positive())
+            .map(|e| e.ehlo_keywords().iter().any(|k| k == "STARTTLS")),
+        starttls: p.starttls.as_ref().map(reply),
+        injected: (!p.injected.is_empty()).then(|| text(&p.injected)),
+        tls: p.tls.as_ref().map(|t| TlsJson {
+            version: t.version.clone(),
+            cipher: t.cipher.clone(),
+            error: t.error.as_ref().map(|e| e.to_string()),
+            certificates: certs(t, now),
+        }),
+        ehlo_after_tls: p.ehlo_after_tls.as_ref().map(reply),
+        failure: p
+            .failure
+            .as_ref()
+            .map(|(step, f)| format!("{}: {f:?}", step.as_str())),
+        elapsed_ms: p.elapsed.as_millis(),
+    }
+}
+
+fn certs(t: &TlsSession, now: i64) -> Vec<CertJson> {
+    t.chain
+        .iter()
+        .filter_map(|der| cert::summarize(der).ok())
+        .map(|c: CertSummary| CertJson {
+            days_left: (c.not_after - now).div_euclid(86400),
+            not_before: cert::rfc3339(c.not_before),
+            not_after: cert::rfc3339(c.not_after),
+            subject: c.subject,
+            issuer: c.issuer,
+            serial: c.serial,
+            dns_names: c.dns_names,
+            key_type: c.key_type,
+            key_bits: c.key_bits,
+            signature_algorithm: c.signature_algorithm,
+            sha256: c.sha256,
+        })
+        .collect()
+}
+
+fn reply(r: &Reply) -> ReplyJson {
+    ReplyJson {
+        code: r.code,
+        lines: r.lines.iter().map(|l| text(l)).collect(),
+    }
+}
+
+fn finding(f: &Finding, domain: &str) -> FindingJson {
+    let info = f.check.info();
+    FindingJson {
+        id: info.id,
+        severity: info.severity,
+        subject: SubjectJson {
+            kind: f.subject.kind(),
+            name: f.subject.name(domain),
+            address: f.subject.addr().map(|a| a.to_string()),
+        },
+        message: f.message.clone(),
+        hint: f.hint().to_string(),
+        rfc: info.rfc,
+        result_type: info.result_type,
+    }
+}
+
+fn txt_lookup(l: &Lookup<TxtRecord>) -> LookupJson<TxtJsonRecord> {
+    lookup(l, |r| TxtJsonRecord {
+        text: text(&r.joined()),
+        strings: r.strings.iter().map(|s| text(s)).collect(),
+    })
+}
+
+fn addresses(a: &Addresses) -> AddressesJson {
+    AddressesJson {
+        a: lookup(&a.a, |ip| ip.to_string()),
+        aaaa: lookup(&a.aaaa, |ip| ip.to_string()),
+    }
+}
+
+fn lookup<T, J>(l: &Lookup<T>, f: impl Fn(&T) -> J) -> LookupJson<J> {
+    let (status, error) = match &l.answer {
+        DnsAnswer::Records(_) => ("records", None),
+        DnsAnswer::NxDomain => ("nxdomain", None),
+        DnsAnswer::NoData => ("nodata", None),
+        DnsAnswer::Failed(why) => ("error", Some(why.to_string().to_ascii_lowercase())),
+    };
+    LookupJson {
+        name: l.name.clone(),
+        status,
+        error,
+        cnames: l.cnames.clone(),
+        ttl: l.ttl,
+        records: l.records().iter().map(f).collect(),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
