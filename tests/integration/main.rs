@@ -1,5 +1,11 @@
-//! The one integration test binary: the lab and, in modules beside it, the end-to-end
-//! tests of mtasts run inside it.
+//! The one integration test binary: the lab, and the end-to-end tests of mtasts that run
+//! inside it, one module per stage.
 
 mod lab;
 mod lab_selftest;
+mod support;
+
+mod cli;
+mod mx;
+mod policy;
+mod records;

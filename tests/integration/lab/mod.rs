@@ -372,6 +372,7 @@ impl Run {
             skip_mx: false,
             policy_file: None,
             jobs: 1,
+            max_connections: 64,
         }
     }
 

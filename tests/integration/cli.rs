@@ -1,0 +1,188 @@
+//! The binary's contract: exit codes, formats, colour, quiet, usage errors.
+
+use serde_json::Value;
+
+use crate::lab::{Response, Smtp, World};
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_enforce_deployment_with_two_mx_hosts_passes() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "json"])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["schema_version"], 1);
+    let d = &doc["domains"][0];
+    assert_eq!(d["domain"], "example.test");
+    assert_eq!(d["verdict"], "pass");
+    assert_eq!(d["enforce_ready"], true);
+    assert_eq!(d["findings"], Value::Array(vec![]));
+    assert_eq!(d["policy"]["parsed"]["mode"], "enforce");
+    assert_eq!(d["mx"].as_array().map(Vec::len), Some(2));
+    assert_eq!(d["mx"][0]["host"], "mx1.example.test");
+    assert_eq!(d["mx"][0]["matched_pattern"], "mx1.example.test");
+    assert_eq!(d["mx"][0]["addresses"][1]["address"], "2001:db8::10");
+    assert_eq!(d["mx"][0]["addresses"][0]["tls"]["version"], "TLSv1.3");
+    assert_eq!(
+        d["mx"][0]["addresses"][0]["tls"]["certificates"][0]["dns_names"][0],
+        "mx1.example.test"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_follow_fail_on() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().no_starttls(); // an error
+    let run = w.start(d).await;
+    let code = |args: &'static [&'static str]| {
+        let run = &run;
+        async move { run.mtasts(args).await.status.code() }
+    };
+    assert_eq!(code(&["check", "example.test", "-q"]).await, Some(1));
+    assert_eq!(
+        code(&["check", "example.test", "-q", "--fail-on", "warning"]).await,
+        Some(1)
+    );
+    assert_eq!(
+        code(&["check", "example.test", "-q", "--fail-on", "never"]).await,
+        Some(0)
+    );
+
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.tlsrpt_txt.clear(); // a warning only
+    let run = w.start(d).await;
+    assert_eq!(
+        run.mtasts(&["check", "example.test", "-q"])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run.mtasts(&["check", "example.test", "-q", "--fail-on", "warning"])
+            .await
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_prints_nothing() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let out = run.mtasts(&["check", "example.test", "--quiet"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_groups_by_stage_without_colour_off_a_terminal() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
+    let run = w.start(d).await;
+    let out = run.mtasts(&["check", "example.test"]).await;
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(!text.contains('\x1b'), "colour off a terminal:\n{text}");
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+    };
+    assert!(
+        at("DNS") < at("Policy")
+            && at("Policy") < at("MX 10 mx1.example.test")
+            && at("MX 10") < at("MX 20 mx2.example.test")
+    );
+    assert!(at("MX 20 mx2.example.test") < at("smtp-starttls-missing"));
+    assert!(at("192.0.2.20") < at("smtp-starttls-missing"));
+    assert!(text.contains("hint: "));
+    assert!(text.trim_end().ends_with("enforce-ready: no"), "{text}");
+    assert!(text.contains("example.test: FAIL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_is_escaped_in_human_output_and_kept_in_json() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().banner("554 go away\x1b[2J\x1b[32m all good \u{202e}");
+    let run = w.start(d).await;
+    let out = run.mtasts(&["check", "example.test"]).await;
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        !text.contains('\x1b') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\x1b[2J") && text.contains("\\u{202e}"),
+        "{text}"
+    );
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "json"])
+        .await;
+    let doc = json(&out);
+    let banner = &doc["domains"][0]["mx"][1]["addresses"][0]["banner"]["lines"][0];
+    assert_eq!(banner, "go away\x1b[2J\x1b[32m all good \u{202e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    for args in [
+        &["check", "not a domain"][..],
+        &["check"],
+        &["check", "example.test", "--format", "xml"],
+        &["frobnicate"],
+    ] {
+        let out = run.mtasts(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn an_unreadable_ca_file_exits_2_with_one_message() {
+    let out = crate::support::mtasts(&["check", "example.test", "--ca-file", "/nonexistent.pem"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("mtasts: reading /nonexistent.pem") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_domains_are_reported_in_order() {
+    let mut w = World::new();
+    let a = w.good_deployment("a.test");
+    let mut b = w.good_deployment("b.test");
+    b.set_policy(Response::status(500));
+    let run = w.start_all(vec![a, b]).await;
+    let out = run
+        .mtasts(&["check", "b.test", "a.test", "--format", "json"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(doc["domains"][0]["domain"], "b.test");
+    assert_eq!(doc["domains"][0]["verdict"], "fail");
+    assert_eq!(doc["domains"][1]["domain"], "a.test");
+    assert_eq!(doc["domains"][1]["verdict"], "pass");
+}

@@ -1,0 +1,105 @@
+//! Helpers shared by the end-to-end tests: run an audit against a lab world and ask
+//! what fired where.
+
+use mtasts::finding::{Finding, Subject};
+use mtasts::judge::DomainReport;
+
+use crate::lab::Run;
+
+/// Audits `domain` in the world `run` through the library, as `mtasts check` would.
+pub async fn audit(run: &Run, domain: &str) -> DomainReport {
+    let mut reports = mtasts::audit(&[domain.to_string()], &run.config(), 14)
+        .await
+        .expect("the audit runs");
+    reports.remove(0)
+}
+
+/// Every finding of `id`.
+pub fn fired<'a>(report: &'a DomainReport, id: &str) -> Vec<&'a Finding> {
+    assert!(
+        mtasts::checks::Check::from_id(id).is_some(),
+        "{id} is not a check id"
+    );
+    report
+        .findings
+        .iter()
+        .filter(|f| f.check.id() == id)
+        .collect()
+}
+
+/// The one finding of `id`, which must exist; fails with the whole list otherwise.
+#[track_caller]
+pub fn fires<'a>(report: &'a DomainReport, id: &str) -> &'a Finding {
+    match fired(report, id).as_slice() {
+        [one] => one,
+        [] => panic!("{id} did not fire; findings: {:#?}", summary(report)),
+        many => panic!("{id} fired {} times: {many:#?}", many.len()),
+    }
+}
+
+#[track_caller]
+pub fn silent(report: &DomainReport, id: &str) {
+    let found = fired(report, id);
+    assert!(found.is_empty(), "{id} fired: {found:#?}");
+}
+
+/// No finding at all: the deployment is exactly right.
+#[track_caller]
+pub fn clean(report: &DomainReport) {
+    assert!(
+        report.findings.is_empty(),
+        "expected no findings, got {:#?}",
+        summary(report)
+    );
+}
+
+/// `id @ subject: message` lines, for failure messages.
+pub fn summary(report: &DomainReport) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} @ {}: {}",
+                f.check.id(),
+                subject(&f.subject, &report.observations.domain),
+                f.message
+            )
+        })
+        .collect()
+}
+
+pub fn subject(s: &Subject, domain: &str) -> String {
+    match s.addr() {
+        Some(a) => format!("{} {a}", s.name(domain)),
+        None => s.name(domain),
+    }
+}
+
+/// The subject of an MX host at one address.
+pub fn mx_at(host: &str, addr: &str) -> Subject {
+    Subject::Mx {
+        host: host.to_string(),
+        addr: Some(addr.parse().expect("an address")),
+    }
+}
+
+/// Runs the binary outside any world (for what needs no network), with the environment
+/// that changes its output removed.
+pub fn mtasts(args: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("mtasts").expect("the binary");
+    for var in [
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "CI",
+        "RUST_BACKTRACE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("the binary runs")
+}
