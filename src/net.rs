@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use futures_util::join;
 use rustls::RootCertStore;
 use tokio::net::TcpStream;
@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxHost, MxRecord, Observations, PolicyFetches, PolicySource,
-    ProbeFailure, SmtpProbe, Step, TlsFailure,
+    ProbeFailure, SmtpProbe, Step, TlsFailure, TxtRecord,
 };
 use dns::Dns;
 
@@ -126,34 +126,16 @@ impl Net {
     pub async fn gather(&self, domain: &str) -> Observations {
         let started = Instant::now();
         let deadline = started + self.cfg.deadline;
-        let around = |(prefix, suffix): &(&str, &str)| {
-            format!("{prefix}{domain}{}", suffix.replace("DOMAIN", domain))
-        };
-        let (sts_name, tlsrpt_name) =
-            (format!("_mta-sts.{domain}"), format!("_smtp._tls.{domain}"));
-        let records = async {
-            let dns = &self.dns;
-            join!(
-                dns.txt(&sts_name, deadline),
-                join_all(
-                    STS_MISPLACED
-                        .iter()
-                        .map(|p| async move { dns.txt(&around(p), deadline).await })
-                ),
-                dns.txt(&tlsrpt_name, deadline),
-                join_all(
-                    TLSRPT_MISPLACED
-                        .iter()
-                        .map(|p| async move { dns.txt(&around(p), deadline).await })
-                ),
-            )
-        };
+        let records = join(
+            self.txt_or_misplaced(domain, "_mta-sts.", STS_MISPLACED, b"stsv1", deadline),
+            self.txt_or_misplaced(domain, "_smtp._tls.", TLSRPT_MISPLACED, b"tlsrpt", deadline),
+        );
         let mx = async {
             let mx = self.dns.mx(domain, deadline).await;
             let hosts = self.mx_hosts(domain, &mx, deadline).await;
             (mx, hosts)
         };
-        let ((sts, sts_misplaced, tlsrpt, tlsrpt_misplaced), policy, (mx, mx_hosts)) =
+        let (((sts, sts_misplaced), (tlsrpt, tlsrpt_misplaced)), policy, (mx, mx_hosts)) =
             join!(records, self.policy(domain, deadline), mx);
         Observations {
             domain: domain.to_string(),
@@ -168,6 +150,39 @@ impl Net {
             deadline_hit: Instant::now() >= deadline,
             elapsed: started.elapsed(),
         }
+    }
+
+    /// TXT at `{prefix}{domain}`; when nothing there even mentions `tag`, also TXT at the
+    /// names where people misplace such records.
+    async fn txt_or_misplaced(
+        &self,
+        domain: &str,
+        prefix: &str,
+        misplaced: &[(&str, &str)],
+        tag: &[u8],
+        deadline: Instant,
+    ) -> (Lookup<TxtRecord>, Vec<Lookup<TxtRecord>>) {
+        let lookup = self.dns.txt(&format!("{prefix}{domain}"), deadline).await;
+        let mentions = |r: &TxtRecord| {
+            r.joined()
+                .to_ascii_lowercase()
+                .windows(tag.len())
+                .any(|w| w == tag)
+        };
+        let look_elsewhere = match &lookup.answer {
+            DnsAnswer::Records(records) => !records.iter().any(mentions),
+            DnsAnswer::NxDomain | DnsAnswer::NoData => true,
+            DnsAnswer::Failed(_) => false,
+        };
+        if !look_elsewhere {
+            return (lookup, vec![]);
+        }
+        let names = misplaced
+            .iter()
+            .map(|(p, suffix)| format!("{p}{domain}{}", suffix.replace("DOMAIN", domain)));
+        let elsewhere =
+            join_all(names.map(|name| async move { self.dns.txt(&name, deadline).await })).await;
+        (lookup, elsewhere)
     }
 
     async fn policy(&self, domain: &str, deadline: Instant) -> PolicySource {

@@ -14,12 +14,12 @@ pub struct Observations {
     /// TXT at `_mta-sts.DOMAIN`.
     pub sts: Lookup<TxtRecord>,
     /// TXT at names where people misplace the `_mta-sts` record; looked up only when
-    /// `sts` holds no usable record.
+    /// nothing at `sts` mentions STSv1.
     pub sts_misplaced: Vec<Lookup<TxtRecord>>,
     /// TXT at `_smtp._tls.DOMAIN`.
     pub tlsrpt: Lookup<TxtRecord>,
     /// TXT at names where people misplace the TLS-RPT record; looked up only when
-    /// `tlsrpt` holds no usable record.
+    /// nothing at `tlsrpt` mentions TLSRPT.
     pub tlsrpt_misplaced: Vec<Lookup<TxtRecord>>,
     /// MX of DOMAIN.
     pub mx: Lookup<MxRecord>,
@@ -316,6 +316,18 @@ pub enum Step {
 }
 
 impl Step {
+    /// Stable kebab-case name, for the JSON report.
+    pub fn id(self) -> &'static str {
+        match self {
+            Step::Connect => "connect",
+            Step::Banner => "banner",
+            Step::Ehlo => "ehlo",
+            Step::Starttls => "starttls",
+            Step::TlsHandshake => "tls-handshake",
+            Step::EhloAfterTls => "ehlo-after-tls",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Connect => "connecting",

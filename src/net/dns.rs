@@ -2,6 +2,7 @@
 //! for a lookup that did not complete (hickory-resolver 0.26).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,6 +13,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
@@ -21,12 +23,17 @@ use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRec
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// At most this many records of one RRset are kept.
 pub const MAX_RECORDS: usize = 64;
+/// DNS lookups in flight at once, over the whole run (hickory's per-connection limit).
+pub const MAX_IN_FLIGHT: usize = 32;
 
 /// A resolver that answers with [`Lookup`] values.
 #[derive(Clone)]
 pub struct Dns {
     resolver: TokioResolver,
     timeout: Duration,
+    /// Lookups in flight at once: hickory refuses or stalls queries beyond its per-connection
+    /// limit, and resolvers drop floods, which would turn our own load into "timeouts".
+    in_flight: Arc<Semaphore>,
 }
 
 impl Dns {
@@ -55,7 +62,11 @@ impl Dns {
         opts.ndots = 0;
         opts.preserve_intermediates = true;
         let resolver = builder.build().context("building the DNS resolver")?;
-        Ok(Dns { resolver, timeout })
+        Ok(Dns {
+            resolver,
+            timeout,
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        })
     }
 
     pub async fn txt(&self, name: &str, deadline: Instant) -> Lookup<TxtRecord> {
@@ -140,7 +151,14 @@ impl Dns {
                 return lookup;
             }
         };
-        let until = deadline.min(started + self.timeout);
+        // Waiting for a slot counts against the domain's deadline, not the lookup's timeout.
+        let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline, self.in_flight.acquire()).await
+        else {
+            lookup.answer = DnsAnswer::Failed(DnsFailure::Timeout);
+            lookup.elapsed = started.elapsed();
+            return lookup;
+        };
+        let until = deadline.min(Instant::now() + self.timeout);
         lookup.answer = match tokio::time::timeout_at(until, self.resolver.lookup(fqdn, rtype))
             .await
         {
