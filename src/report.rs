@@ -41,15 +41,15 @@ pub fn checks(format: Format, out: &mut impl Write) -> io::Result<()> {
     use crate::checks::Check;
     match format {
         Format::Human => {
-            writeln!(out, "| id | severity | result-type | meaning | RFC |")?;
-            writeln!(out, "|---|---|---|---|---|")?;
+            writeln!(out, "| id | severity | result-type | meaning | fix | RFC |")?;
+            writeln!(out, "|---|---|---|---|---|---|")?;
             for check in Check::ALL {
                 let info = check.info();
                 let result_type = info.result_type.map_or("—", |r| r.as_str());
                 writeln!(
                     out,
-                    "| `{}` | {} | {result_type} | {} | {} |",
-                    info.id, info.severity, info.title, info.rfc
+                    "| `{}` | {} | {result_type} | {} | {} | {} |",
+                    info.id, info.severity, info.title, info.hint, info.rfc
                 )?;
             }
             Ok(())

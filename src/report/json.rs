@@ -134,7 +134,7 @@ struct ParsedPolicyJson {
     mode: Option<&'static str>,
     max_age: Option<u64>,
     mx: Vec<String>,
-    extensions: Vec<(String, String)>,
+    extensions: Vec<Extension>,
 }
 
 #[derive(Serialize)]
@@ -165,9 +165,32 @@ struct ProbeJson {
     injected: Option<String>,
     tls: Option<TlsJson>,
     ehlo_after_tls: Option<ReplyJson>,
-    /// "step: reason" where the session broke down.
-    failure: Option<String>,
+    /// Where and why the session broke down.
+    failure: Option<FailureJson>,
     elapsed_ms: u128,
+}
+
+#[derive(Serialize)]
+struct FailureJson {
+    /// connect, banner, ehlo, starttls, tls-handshake or ehlo-after-tls.
+    step: &'static str,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Extension {
+    name: String,
+    value: String,
+}
+
+fn extensions(pairs: &[(String, String)]) -> Vec<Extension> {
+    pairs
+        .iter()
+        .map(|(name, value)| Extension {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -301,14 +324,14 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
 #[derive(Serialize)]
 struct StsJson {
     id: String,
-    extensions: Vec<(String, String)>,
+    extensions: Vec<Extension>,
 }
 
 impl From<&crate::record::StsRecord> for StsJson {
     fn from(r: &crate::record::StsRecord) -> Self {
         StsJson {
             id: r.id.clone(),
-            extensions: r.extensions.clone(),
+            extensions: extensions(&r.extensions),
         }
     }
 }
@@ -316,14 +339,14 @@ impl From<&crate::record::StsRecord> for StsJson {
 #[derive(Serialize)]
 struct TlsRptJson {
     rua: Vec<String>,
-    extensions: Vec<(String, String)>,
+    extensions: Vec<Extension>,
 }
 
 impl From<&crate::record::TlsRptRecord> for TlsRptJson {
     fn from(r: &crate::record::TlsRptRecord) -> Self {
         TlsRptJson {
             rua: r.rua.clone(),
-            extensions: r.extensions.clone(),
+            extensions: extensions(&r.extensions),
         }
     }
 }
@@ -339,7 +362,7 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
         extensions: p
             .policy
             .as_ref()
-            .map(|p| p.extensions.clone())
+            .map(|p| extensions(&p.extensions))
             .unwrap_or_default(),
     });
     match &obs.policy {
@@ -419,10 +442,10 @@ fn probe(p: &SmtpProbe, now: i64) -> ProbeJson {
             certificates: certs(t, now),
         }),
         ehlo_after_tls: p.ehlo_after_tls.as_ref().map(reply),
-        failure: p
-            .failure
-            .as_ref()
-            .map(|(step, f)| format!("{}: {f:?}", step.as_str())),
+        failure: p.failure.as_ref().map(|(step, f)| FailureJson {
+            step: step.id(),
+            reason: f.to_string(),
+        }),
         elapsed_ms: p.elapsed.as_millis(),
     }
 }

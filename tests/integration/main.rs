@@ -8,4 +8,5 @@ mod support;
 mod cli;
 mod mx;
 mod policy;
+mod readme;
 mod records;
