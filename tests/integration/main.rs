@@ -5,6 +5,7 @@ mod lab;
 mod lab_selftest;
 mod support;
 
+mod bench;
 mod cli;
 mod mx;
 mod policy;
