@@ -47,6 +47,7 @@ async fn bench(domains: usize, jobs: &str) {
         .last()
         .unwrap_or("?")
         .to_string();
+    #[allow(clippy::print_stdout)] // a benchmark's whole output
     println!(
         "{domains:>4} domains, --jobs {jobs:>2}: {:>7.2} s, peak RSS {rss} KB, exit {:?}",
         elapsed.as_secs_f64(),
