@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::lab::World;
 
+#[allow(clippy::print_stdout)] // printing the figures is a benchmark's whole point
 async fn bench(domains: usize, jobs: &str) {
     let mut w = World::new();
     let names: Vec<String> = (0..domains).map(|i| format!("d{i}.example.test")).collect();
@@ -47,7 +48,6 @@ async fn bench(domains: usize, jobs: &str) {
         .last()
         .unwrap_or("?")
         .to_string();
-    #[allow(clippy::print_stdout)] // a benchmark's whole output
     println!(
         "{domains:>4} domains, --jobs {jobs:>2}: {:>7.2} s, peak RSS {rss} KB, exit {:?}",
         elapsed.as_secs_f64(),
