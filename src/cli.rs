@@ -222,9 +222,10 @@ impl NetworkArgs {
 
 impl OutputArgs {
     fn style(&self) -> Style {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let no_color_env = std::env::var_os("NO_COLOR");
+        let terminal = std::io::stdout().is_terminal();
         Style {
-            color: !self.no_color && !no_color_env && std::io::stdout().is_terminal(),
+            color: use_color(self.no_color, no_color_env.as_deref(), terminal),
             verbose: self.verbose,
         }
     }
@@ -237,6 +238,12 @@ impl OutputArgs {
         }
         Ok(exit_code(reports, self.fail_on))
     }
+}
+
+/// Colour only on a terminal, never with `--no-color` or a non-empty `NO_COLOR`
+/// (<https://no-color.org>).
+fn use_color(no_color_flag: bool, no_color_env: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && !no_color_flag && no_color_env.is_none_or(|v| v.is_empty())
 }
 
 /// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
@@ -291,6 +298,17 @@ mod tests {
         for bad in ["", "com", "exa mple.com", "a..b", "-x.com", "x.com:25"] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_unless_refused() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(use_color(false, None, true));
+        assert!(use_color(false, empty, true)); // NO_COLOR="" does not count
+        assert!(!use_color(false, None, false)); // a pipe or a file
+        assert!(!use_color(true, None, true)); // --no-color
+        assert!(!use_color(false, set, true)); // NO_COLOR=1
     }
 
     #[test]

@@ -20,6 +20,18 @@ async fn sts_host_connect_fires_when_refused() {
 }
 
 #[tokio::test]
+async fn sts_host_tls_fires_when_port_443_speaks_plain_http() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.policy_addrs[0].https = Https::plain_http();
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "sts-host-tls");
+    assert!(f.message.contains("mta-sts.example.test"), "{}", f.message);
+    silent(&report, "sts-fetch-timeout");
+}
+
+#[tokio::test]
 async fn policy_host_certificate_problems_fire() {
     for (cert, id) in [
         (Cert::expired(), "sts-host-cert-expired"),

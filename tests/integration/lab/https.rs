@@ -180,6 +180,8 @@ pub enum Behaviour {
     Respond(Handler),
     /// Accept TCP and never start TLS.
     NoTls,
+    /// Answer in plain HTTP, no TLS at all (a web server misconfigured on port 443).
+    PlainHttp,
     /// Complete TLS, read the request, never answer.
     Silent,
     /// Refuse connections (nothing listens on the port).
@@ -207,6 +209,13 @@ impl Https {
     pub fn no_tls() -> Https {
         Https {
             behaviour: Behaviour::NoTls,
+            ..Https::new(Response::status(500))
+        }
+    }
+
+    pub fn plain_http() -> Https {
+        Https {
+            behaviour: Behaviour::PlainHttp,
             ..Https::new(Response::status(500))
         }
     }
@@ -286,6 +295,17 @@ async fn serve(
 ) {
     if let Behaviour::NoTls = *behaviour {
         return hold(stream).await;
+    }
+    if let Behaviour::PlainHttp = *behaviour {
+        let mut stream = stream;
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello).await;
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        return;
     }
     let Ok(mut stream) = tls.accept(stream).await else {
         return;
