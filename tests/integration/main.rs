@@ -7,7 +7,10 @@ mod support;
 
 mod bench;
 mod cli;
+mod dns_stages;
 mod mx;
 mod policy;
 mod readme;
 mod records;
+mod tls;
+mod vantage;

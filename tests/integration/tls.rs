@@ -1,0 +1,1 @@
+//! TLS versions and legacy servers, handshake alerts and DANE TLSA matching on MX hosts.
