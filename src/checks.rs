@@ -77,6 +77,7 @@ checks! {
     // `_smtp._tls` TXT record (RFC 8460 §3)
     TlsrptAbsent,
     TlsrptVersion,
+    TlsrptPrefixWsp,
     TlsrptMultiple,
     TlsrptSyntax,
     TlsrptRuaMissing,
@@ -327,6 +328,14 @@ impl Check {
                 "RFC 8460 §3",
                 None,
             ),
+            TlsrptPrefixWsp => c(
+                "tlsrpt-prefix-wsp",
+                Warning,
+                "whitespace before the first ';' of the TLS-RPT record",
+                "Write \"v=TLSRPTv1;\" without a space before the ';': senders that filter on the literal prefix \"v=TLSRPTv1;\" discard this record.",
+                "RFC 8460 §3 (as RFC 8461 erratum 6285)",
+                None,
+            ),
             TlsrptMultiple => c(
                 "tlsrpt-multiple",
                 Error,
@@ -346,16 +355,16 @@ impl Check {
             TlsrptRuaMissing => c(
                 "tlsrpt-rua-missing",
                 Error,
-                "TLS-RPT record has no rua",
-                "Add rua= with a mailto: or https: URI where reports should go.",
+                "TLS-RPT record has no usable rua",
+                "Add rua= with a mailto: or https: URI where reports should go; senders send reports nowhere else.",
                 "RFC 8460 §3",
                 None,
             ),
             TlsrptRuaScheme => c(
                 "tlsrpt-rua-scheme",
-                Error,
+                Warning,
                 "rua URI with an unsupported scheme",
-                "Use mailto:address or https://url; other schemes (http:, a bare address) are not supported.",
+                "Senders send reports only to mailto: and https: URIs and skip this one: use mailto:address or https://url.",
                 "RFC 8460 §3",
                 None,
             ),

@@ -108,7 +108,7 @@ const TLSRPT: Grammar = Grammar {
     mistyped: Check::TlsrptVersion,
     multiple: Check::TlsrptMultiple,
     other: None,
-    prefix_wsp: None,
+    prefix_wsp: Some(Check::TlsrptPrefixWsp),
     non_ascii: Check::TlsrptSyntax,
     multistring: Check::TlsrptMultistring,
 };
@@ -224,7 +224,8 @@ fn judge_one<T>(
         return None;
     };
     if prefix_wsp && let Some(check) = g.prefix_wsp {
-        // Erratum 6285: the ABNF allows WSP before ';', the prose's "v=STSv1;" prefix does not.
+        // RFC 8461 erratum 6285 (RFC 8460 §3 reads the same): the ABNF allows WSP before
+        // ';', the prose's "v=STSv1;" / "v=TLSRPTv1;" prefix does not.
         problems.push(Problem::new(
             check,
             format!(
@@ -633,6 +634,16 @@ fn tlsrpt_fields(text: &str, rest: &str, problems: &mut Vec<Problem>) -> Option<
             Piece::Broken => complete = false,
         }
     }
+    // RFC 8460 §3: senders use only mailto: and https: URIs and skip the others.
+    if rua_fields > 0 && !has_error(problems) && !rua.iter().any(|u| uri_problem(u).is_none()) {
+        problems.push(Problem::new(
+            Check::TlsrptRuaMissing,
+            format!(
+                "{} lists no mailto: or https: URI, so senders have nowhere to send reports",
+                quoted(text)
+            ),
+        ));
+    }
     if rua_fields > 0 {
         for stray in strays {
             problems.push(Problem::new(
@@ -734,7 +745,8 @@ fn uri_problem(uri: &str) -> Option<(Check, String)> {
         } else {
             "there is no scheme: write mailto:address or https://host/path".to_string()
         };
-        return Some((Check::TlsrptRuaScheme, why));
+        // Not a URI at all, so the record breaks the grammar.
+        return syntax(why);
     };
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "mailto" && scheme != "https" {
@@ -1094,7 +1106,6 @@ mod tests {
         const A: &str = "mailto:tlsrpt@example.com";
         tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"]], &[A]);
         tlsrpt_good(&[&["v=TLSRPTv1;rua=mailto:tlsrpt@example.com;"]], &[A]);
-        tlsrpt_good(&[&["v=TLSRPTv1 ; rua=mailto:tlsrpt@example.com"]], &[A]);
         tlsrpt_good(&[&["v=TLSRPTv1; rua=mailto:tls", "rpt@example.com"]], &[A]);
         tlsrpt_good(&[&["v=spf1 -all"], &["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"]], &[A]);
         tlsrpt_good(&[&["v=TLSRPTv1; rua=MAILTO:tlsrpt@example.com"]], &["MAILTO:tlsrpt@example.com"]);
@@ -1116,10 +1127,14 @@ mod tests {
         tlsrpt_bad(&[&["v=TLSRPTv1;"]], &["tlsrpt-rua-missing"]); // no rua
         tlsrpt_bad(&[&["v=TLSRPTv1; RUA=mailto:a@example.com"]], &["tlsrpt-extension", "tlsrpt-rua-missing"]); // case-sensitive name
         tlsrpt_bad(&[&["v=TLSRPTv1; mailto:a@example.com"]], &["tlsrpt-rua-missing"]); // URI without rua=
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua=http://r.example.com/"]], &["tlsrpt-rua-scheme"]); // http:
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua=tlsrpt@example.com"]], &["tlsrpt-rua-scheme"]); // bare
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto//a@example.com"]], &["tlsrpt-rua-scheme"]); // no ':' after mailto
-        tlsrpt_bad(&[&["v=TLSRPTv1; rua=ftp://r.example.com/"]], &["tlsrpt-rua-scheme"]); // other scheme
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=http://r.example.com/"]], &["tlsrpt-rua-missing", "tlsrpt-rua-scheme"]); // http: only
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=tlsrpt@example.com"]], &["tlsrpt-rua-syntax"]); // a bare address is not a URI
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto//a@example.com"]], &["tlsrpt-rua-syntax"]); // no ':' after mailto
+        tlsrpt_bad(&[&["v=TLSRPTv1; rua=ftp://r.example.com/"]], &["tlsrpt-rua-missing", "tlsrpt-rua-scheme"]); // other scheme only
+        let mixed = tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com,http://r.example.com/"]], &["tlsrpt-rua-scheme"]); // one usable URI left
+        assert!(mixed.record.is_some(), "senders skip the http: URI and use the mailto:");
+        let wsp = tlsrpt_bad(&[&["v=TLSRPTv1 ; rua=mailto:a@example.com"]], &["tlsrpt-prefix-wsp"]); // WSP before ';' (erratum 6285)
+        assert!(wsp.record.is_some(), "valid per the ABNF, fragile with prefix filters");
         tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com!10m"]], &["tlsrpt-rua-syntax"]); // DMARC-style size suffix
         tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com; mailto:b@example.com"]], &["tlsrpt-rua-syntax"]); // ';' between URIs
         tlsrpt_bad(&[&["v=TLSRPTv1; rua=mailto:a@example.com mailto:b@example.com"]], &["tlsrpt-rua-syntax"]); // space between
