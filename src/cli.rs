@@ -14,7 +14,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use crate::checks::Check;
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::judge::DomainReport;
 use crate::net::{Config, ConnectTo, Families};
 use crate::report::{self, Format, Style};
@@ -42,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Audit domains from the outside: DNS records, the policy, and every MX address.
     Check(CheckArgs),
+    /// Check policy files offline, before publishing them (FILE, or - for standard input).
+    Lint(LintArgs),
     /// List every check: id, severity, RFC 8460 result-type, meaning and RFC section.
     Checks {
         /// Output format.
@@ -59,8 +61,32 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    /// Warn about certificates that expire within this many days.
+    #[arg(
+        long,
+        default_value_t = 14,
+        value_name = "DAYS",
+        help_heading = "Checks"
+    )]
+    pub expiry_warning: u32,
+
+    /// Judge this draft policy (a file, or - for standard input) instead of the published
+    /// one: "if I publish this, does every MX pass?". Nothing is fetched.
+    #[arg(long, value_name = "FILE", help_heading = "Checks")]
+    pub policy_file: Option<String>,
+
     #[command(flatten)]
     pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Policy files to check (- for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -81,9 +107,6 @@ pub struct OutputArgs {
     /// Also show the hints of info findings and certificate details.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Warn about certificates that expire within this many days.
-    #[arg(long, default_value_t = 14, value_name = "DAYS")]
-    pub expiry_warning: u32,
 }
 
 #[derive(Debug, Args)]
@@ -236,7 +259,10 @@ impl OutputArgs {
             report::render(reports, self.format, self.style(), out)?;
             out.flush()?;
         }
-        Ok(exit_code(reports, self.fail_on))
+        Ok(exit_code(
+            reports.iter().flat_map(|r| &r.findings),
+            self.fail_on,
+        ))
     }
 }
 
@@ -248,15 +274,38 @@ fn use_color(no_color_flag: bool, no_color_env: Option<&std::ffi::OsStr>, termin
 
 /// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
 /// the threshold, 0 otherwise.
-pub fn exit_code(reports: &[DomainReport], fail_on: FailOn) -> u8 {
-    let findings = || reports.iter().flat_map(|r| &r.findings);
-    if findings().any(|f| f.check == Check::VantagePort25Blocked) {
+pub fn exit_code<'a>(findings: impl Iterator<Item = &'a Finding> + Clone, fail_on: FailOn) -> u8 {
+    if findings
+        .clone()
+        .any(|f| f.check == Check::VantagePort25Blocked)
+    {
         return EXIT_ERROR;
     }
     match fail_on.threshold() {
-        Some(threshold) if findings().any(|f| f.severity() >= threshold) => EXIT_FINDINGS,
+        Some(threshold) if findings.clone().any(|f| f.severity() >= threshold) => EXIT_FINDINGS,
         _ => EXIT_OK,
     }
+}
+
+/// A policy file's bytes (`-`: standard input), up to one byte past what senders read, so
+/// that an oversized file is recognised without reading it all.
+fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = crate::net::https::MAX_POLICY_BYTES as u64 + 1;
+    let mut body = Vec::new();
+    if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut body)
+            .context("reading standard input")?;
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("reading {path}"))?;
+        file.take(limit)
+            .read_to_end(&mut body)
+            .with_context(|| format!("reading {path}"))?;
+    }
+    Ok(body)
 }
 
 /// Runs a parsed command line, writing reports to `out`.
@@ -268,14 +317,31 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
                 .iter()
                 .map(|d| normalize_domain(d))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let cfg = args.network.config()?;
+            let mut cfg = args.network.config()?;
+            if let Some(path) = &args.policy_file {
+                cfg.policy_file = Some((path.clone(), read_policy(path)?));
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the runtime")?;
-            let reports =
-                runtime.block_on(crate::audit(&domains, &cfg, args.output.expiry_warning))?;
+            let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
             args.output.finish(&reports, out)
+        }
+        Command::Lint(args) => {
+            let reports = args
+                .files
+                .iter()
+                .map(|path| Ok(crate::judge::lint(path, read_policy(path)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if !args.output.quiet {
+                report::render_lint(&reports, args.output.format, args.output.style(), out)?;
+                out.flush()?;
+            }
+            Ok(exit_code(
+                reports.iter().flat_map(|r| &r.findings),
+                args.output.fail_on,
+            ))
         }
         Command::Checks { format } => {
             report::checks(format, out)?;

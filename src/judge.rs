@@ -46,6 +46,51 @@ pub struct DomainReport {
     pub judged_at: i64,
 }
 
+/// A policy file judged offline (`mtasts lint`).
+#[derive(Debug, Clone)]
+pub struct LintReport {
+    /// The file's path as given (`-` for standard input).
+    pub path: String,
+    pub body: Vec<u8>,
+    pub policy: ParsedPolicy,
+    pub findings: Vec<Finding>,
+    pub verdict: Verdict,
+}
+
+/// The offline checks of a policy file: its grammar and sense, without the DNS or the
+/// MX hosts.
+pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
+    let cap = crate::net::https::MAX_POLICY_BYTES;
+    let policy = crate::policy::parse(&body[..body.len().min(cap)]);
+    let mut findings: Vec<Finding> = policy
+        .problems
+        .iter()
+        .cloned()
+        .map(|p| p.at(Subject::Policy { addr: None }))
+        .collect();
+    if body.len() > cap {
+        findings.insert(
+            0,
+            Finding::new(
+                Check::StsFetchSize,
+                Subject::Policy { addr: None },
+                format!("the file is larger than {cap} bytes, the most senders read; only that much was judged"),
+            ),
+        );
+    }
+    if let Some(applied) = &policy.policy {
+        let unknown = "whether switching to enforce is safe needs the MX hosts: run mtasts check DOMAIN --policy-file FILE";
+        policy::judge_mode(applied, None, unknown, &mut findings);
+    }
+    LintReport {
+        path: path.to_string(),
+        body,
+        policy,
+        verdict: Verdict::of(&findings),
+        findings,
+    }
+}
+
 /// Whether an SMTP probe got a TCP connection: the evidence that port 25 is open from here.
 pub fn reached_port25(obs: &Observations) -> bool {
     obs.mx_hosts
@@ -79,7 +124,8 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
                 .any(|f| f.check.info().result_type.is_some())
     });
     if let Some(applied) = applied {
-        policy::judge_mode(applied, enforce_ready, &mut findings);
+        let unknown = "whether switching to enforce is safe could not be established, because the MX hosts could not all be checked";
+        policy::judge_mode(applied, enforce_ready, unknown, &mut findings);
     }
 
     DomainReport {

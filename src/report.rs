@@ -5,7 +5,7 @@ pub mod json;
 
 use std::io::{self, Write};
 
-use crate::judge::DomainReport;
+use crate::judge::{DomainReport, LintReport};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +33,19 @@ pub fn render(
     match format {
         Format::Human => human::render(reports, style, out),
         Format::Json => json::render(reports, out),
+    }
+}
+
+/// Policy files judged offline (`mtasts lint`).
+pub fn render_lint(
+    reports: &[LintReport],
+    format: Format,
+    style: Style,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    match format {
+        Format::Human => human::render_lint(reports, style, out),
+        Format::Json => json::render_lint(reports, out),
     }
 }
 

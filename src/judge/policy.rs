@@ -339,7 +339,13 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
 }
 
 /// The mode's consequences, which depend on whether enforcing would be safe.
-pub fn judge_mode(policy: &Policy, enforce_ready: Option<bool>, findings: &mut Vec<Finding>) {
+/// `unknown` says why readiness is unknown when `enforce_ready` is `None`.
+pub fn judge_mode(
+    policy: &Policy,
+    enforce_ready: Option<bool>,
+    unknown: &str,
+    findings: &mut Vec<Finding>,
+) {
     let subject = Subject::Policy { addr: None };
     match policy.mode {
         Mode::Enforce => {}
@@ -347,7 +353,7 @@ pub fn judge_mode(policy: &Policy, enforce_ready: Option<bool>, findings: &mut V
             let verdict = match enforce_ready {
                 Some(true) => "every MX host passes, so switching to enforce is safe",
                 Some(false) => "switching to enforce now is NOT safe: enforcing senders would refuse the MX hosts with errors in this report",
-                None => "whether switching to enforce is safe could not be established, because the MX hosts could not all be checked",
+                None => unknown,
             };
             findings.push(Finding::new(Check::StsPolicyModeTesting, subject, format!("mode is testing: {verdict}")));
         }

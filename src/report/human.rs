@@ -6,10 +6,11 @@ use std::io::{self, Write};
 
 use crate::cert;
 use crate::finding::{Finding, Severity, Subject, Verdict};
-use crate::judge::DomainReport;
+use crate::judge::{DomainReport, LintReport};
 use crate::observe::{
     DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, SmtpProbe, TxtRecord,
 };
+use crate::policy::ParsedPolicy;
 use crate::report::{Style, escape};
 
 const BOLD: &str = "\x1b[1m";
@@ -48,13 +49,18 @@ struct Domain<'a> {
     shown: Vec<bool>,
 }
 
+/// `text` in `color`, when colour is on.
+fn paint(style: Style, color: &str, text: &str) -> String {
+    if style.color {
+        format!("{color}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
 impl Domain<'_> {
     fn paint(&self, color: &str, text: &str) -> String {
-        if self.style.color {
-            format!("{color}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
+        paint(self.style, color, text)
     }
 
     fn render(&mut self, out: &mut impl Write) -> io::Result<()> {
@@ -96,17 +102,7 @@ impl Domain<'_> {
             }
         }
         if let Some(parsed) = &self.report.policy {
-            match &parsed.policy {
-                Some(p) => writeln!(
-                    out,
-                    "  mode: {}  max_age: {}  mx: {}  ({} line endings)",
-                    p.mode.as_str(),
-                    p.max_age,
-                    escape(&p.mx.join(", ")),
-                    parsed.line_endings
-                )?,
-                None => writeln!(out, "  (the body is not a readable policy)")?,
-            }
+            policy_line(parsed, out)?;
         }
         self.findings(out, |s| *s == Subject::Policy { addr: None })?;
 
@@ -167,28 +163,7 @@ impl Domain<'_> {
                 continue;
             }
             self.shown[i] = true;
-            self.finding(f, out)?;
-        }
-        Ok(())
-    }
-
-    fn finding(&self, f: &Finding, out: &mut impl Write) -> io::Result<()> {
-        let info = f.check.info();
-        let (color, label) = match info.severity {
-            Severity::Error => (RED, "error"),
-            Severity::Warning => (YELLOW, "warning"),
-            Severity::Info => (BLUE, "info"),
-        };
-        writeln!(
-            out,
-            "    {}  {}  {}",
-            self.paint(color, &format!("{label:<7}")),
-            info.id,
-            escape(&f.message)
-        )?;
-        if info.severity > Severity::Info || self.style.verbose {
-            let hint = format!("hint: {} ({})", f.hint(), info.rfc);
-            writeln!(out, "             {}", self.paint(DIM, &escape(&hint)))?;
+            finding(f, self.style, out)?;
         }
         Ok(())
     }
@@ -239,22 +214,50 @@ impl Domain<'_> {
     }
 }
 
+/// One finding: severity, id and evidence, then the hint (for errors and warnings, or
+/// everything with `-v`).
+fn finding(f: &Finding, style: Style, out: &mut impl Write) -> io::Result<()> {
+    let info = f.check.info();
+    let (color, label) = match info.severity {
+        Severity::Error => (RED, "error"),
+        Severity::Warning => (YELLOW, "warning"),
+        Severity::Info => (BLUE, "info"),
+    };
+    writeln!(
+        out,
+        "    {}  {}  {}",
+        paint(style, color, &format!("{label:<7}")),
+        info.id,
+        escape(&f.message)
+    )?;
+    if info.severity > Severity::Info || style.verbose {
+        let hint = format!("hint: {} ({})", f.hint(), info.rfc);
+        writeln!(out, "             {}", paint(style, DIM, &escape(&hint)))?;
+    }
+    Ok(())
+}
+
 fn summary_line(report: &DomainReport, style: Style, out: &mut impl Write) -> io::Result<()> {
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity() == s).count();
-    let (color, verdict) = match report.verdict {
-        Verdict::Pass => (GREEN, "PASS"),
-        Verdict::Warn => (YELLOW, "WARN"),
-        Verdict::Fail => (RED, "FAIL"),
-    };
-    let verdict = if style.color {
-        format!("{BOLD}{color}{verdict}{RESET}")
-    } else {
-        verdict.to_string()
-    };
     let ready = match report.enforce_ready {
         Some(true) => "yes",
         Some(false) => "no",
         None => "unknown",
+    };
+    let counts = counts(&report.findings, report.verdict, style);
+    writeln!(
+        out,
+        "{}: {counts}; enforce-ready: {ready}",
+        escape(&report.observations.domain)
+    )
+}
+
+/// "FAIL  2 errors, 1 warning, 3 info".
+fn counts(findings: &[Finding], verdict: Verdict, style: Style) -> String {
+    let count = |s: Severity| findings.iter().filter(|f| f.severity() == s).count();
+    let (color, verdict) = match verdict {
+        Verdict::Pass => (GREEN, "PASS"),
+        Verdict::Warn => (YELLOW, "WARN"),
+        Verdict::Fail => (RED, "FAIL"),
     };
     let plural = |n: usize, word: &str| {
         if n == 1 {
@@ -263,14 +266,49 @@ fn summary_line(report: &DomainReport, style: Style, out: &mut impl Write) -> io
             format!("{n} {word}s")
         }
     };
-    writeln!(
-        out,
-        "{}: {verdict}  {}, {}, {} info; enforce-ready: {ready}",
-        escape(&report.observations.domain),
+    format!(
+        "{}  {}, {}, {} info",
+        paint(style, &format!("{BOLD}{color}"), verdict),
         plural(count(Severity::Error), "error"),
         plural(count(Severity::Warning), "warning"),
         count(Severity::Info)
     )
+}
+
+/// Policy files judged offline: the policy read, its findings, a verdict line each.
+pub fn render_lint(reports: &[LintReport], style: Style, out: &mut impl Write) -> io::Result<()> {
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", paint(style, BOLD, &escape(&report.path)))?;
+        policy_line(&report.policy, out)?;
+        for f in &report.findings {
+            finding(f, style, out)?;
+        }
+        writeln!(
+            out,
+            "{}: {}",
+            escape(&report.path),
+            counts(&report.findings, report.verdict, style)
+        )?;
+    }
+    Ok(())
+}
+
+/// The policy as read: mode, max_age, mx patterns, line endings.
+fn policy_line(parsed: &ParsedPolicy, out: &mut impl Write) -> io::Result<()> {
+    match &parsed.policy {
+        Some(p) => writeln!(
+            out,
+            "  mode: {}  max_age: {}  mx: {}  ({} line endings)",
+            p.mode.as_str(),
+            p.max_age,
+            escape(&p.mx.join(", ")),
+            parsed.line_endings
+        ),
+        None => writeln!(out, "  (the body is not a readable policy)"),
+    }
 }
 
 fn txt_summary(lookup: &Lookup<TxtRecord>) -> String {

@@ -12,11 +12,12 @@ use serde::Serialize;
 
 use crate::cert::{self, CertSummary};
 use crate::finding::{Finding, ResultType, Severity, Verdict, policy_url};
-use crate::judge::DomainReport;
+use crate::judge::{DomainReport, LintReport};
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
     TlsSession, TxtRecord,
 };
+use crate::policy::ParsedPolicy;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -245,13 +246,69 @@ struct Timings {
     total_ms: u128,
 }
 
+#[derive(Serialize)]
+struct LintDocument<'a> {
+    schema_version: u32,
+    tool: Tool,
+    files: Vec<LintJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct LintJson<'a> {
+    path: &'a str,
+    verdict: Verdict,
+    counts: Counts,
+    body: String,
+    parsed: ParsedPolicyJson,
+    findings: Vec<FindingJson>,
+}
+
+/// `mtasts lint`: the same findings, about files instead of domains.
+pub fn render_lint(reports: &[LintReport], out: &mut impl Write) -> io::Result<()> {
+    let files = reports
+        .iter()
+        .map(|r| LintJson {
+            path: &r.path,
+            verdict: r.verdict,
+            counts: counts(&r.findings),
+            body: text(&r.body),
+            parsed: parsed_policy(&r.policy),
+            findings: r
+                .findings
+                .iter()
+                .map(|f| finding(f, r.path.clone()))
+                .collect(),
+        })
+        .collect();
+    let doc = LintDocument {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(),
+        files,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn tool() -> Tool {
+    Tool {
+        name: "mtasts",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn counts(findings: &[Finding]) -> Counts {
+    let count = |s: Severity| findings.iter().filter(|f| f.severity() == s).count();
+    Counts {
+        error: count(Severity::Error),
+        warning: count(Severity::Warning),
+        info: count(Severity::Info),
+    }
+}
+
 pub fn render(reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
     let doc = Document {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "mtasts",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: tool(),
         domains: reports.iter().map(domain).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -261,17 +318,12 @@ pub fn render(reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> 
 fn domain(r: &DomainReport) -> DomainJson<'_> {
     let obs = &r.observations;
     let now = r.judged_at;
-    let count = |s: Severity| r.findings.iter().filter(|f| f.severity() == s).count();
     let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
     DomainJson {
         domain: &obs.domain,
         verdict: r.verdict,
         enforce_ready: r.enforce_ready,
-        counts: Counts {
-            error: count(Severity::Error),
-            warning: count(Severity::Warning),
-            info: count(Severity::Info),
-        },
+        counts: counts(&r.findings),
         records: Records {
             mta_sts: TxtJson {
                 lookup: txt_lookup(&obs.sts),
@@ -314,7 +366,11 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                 addresses: h.probes.iter().map(|p| probe(p, now)).collect(),
             })
             .collect(),
-        findings: r.findings.iter().map(|f| finding(f, &obs.domain)).collect(),
+        findings: r
+            .findings
+            .iter()
+            .map(|f| finding(f, f.subject.name(&obs.domain)))
+            .collect(),
         timings: Timings {
             total_ms: obs.elapsed.as_millis(),
         },
@@ -353,18 +409,7 @@ impl From<&crate::record::TlsRptRecord> for TlsRptJson {
 
 fn policy(r: &DomainReport, now: i64) -> PolicyJson {
     let obs = &r.observations;
-    let parsed = r.policy.as_ref().map(|p| ParsedPolicyJson {
-        valid: p.valid,
-        line_endings: p.line_endings,
-        mode: p.policy.as_ref().map(|p| p.mode.as_str()),
-        max_age: p.policy.as_ref().map(|p| p.max_age),
-        mx: p.policy.as_ref().map(|p| p.mx.clone()).unwrap_or_default(),
-        extensions: p
-            .policy
-            .as_ref()
-            .map(|p| extensions(&p.extensions))
-            .unwrap_or_default(),
-    });
+    let parsed = r.policy.as_ref().map(parsed_policy);
     match &obs.policy {
         PolicySource::Draft { path, body } => PolicyJson {
             source: "draft",
@@ -401,6 +446,20 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
                 parsed,
             }
         }
+    }
+}
+
+fn parsed_policy(p: &ParsedPolicy) -> ParsedPolicyJson {
+    let policy = p.policy.as_ref();
+    ParsedPolicyJson {
+        valid: p.valid,
+        line_endings: p.line_endings,
+        mode: policy.map(|p| p.mode.as_str()),
+        max_age: policy.map(|p| p.max_age),
+        mx: policy.map(|p| p.mx.clone()).unwrap_or_default(),
+        extensions: policy
+            .map(|p| extensions(&p.extensions))
+            .unwrap_or_default(),
     }
 }
 
@@ -477,14 +536,15 @@ fn reply(r: &Reply) -> ReplyJson {
     }
 }
 
-fn finding(f: &Finding, domain: &str) -> FindingJson {
+/// `name`: what the subject is called in this report (a DNS name, a URL, a file).
+fn finding(f: &Finding, name: String) -> FindingJson {
     let info = f.check.info();
     FindingJson {
         id: info.id,
         severity: info.severity,
         subject: SubjectJson {
             kind: f.subject.kind(),
-            name: f.subject.name(domain),
+            name,
             address: f.subject.addr().map(|a| a.to_string()),
         },
         message: f.message.clone(),
