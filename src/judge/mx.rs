@@ -425,9 +425,10 @@ fn tls_problem(p: &SmtpProbe, host: &str) -> Problem {
 
 fn legacy_text(legacy: Option<&LegacyHello>) -> String {
     match legacy {
-        Some(LegacyHello::Alert { description, .. }) => {
-            format!(" (a legacy ClientHello got alert {description} too)")
-        }
+        Some(LegacyHello::Alert { description, .. }) => format!(
+            " (a legacy ClientHello got the alert {:?} too)",
+            rustls::AlertDescription::from(*description)
+        ),
         Some(LegacyHello::Failed(why)) => format!(" (a legacy ClientHello failed too: {why})"),
         Some(LegacyHello::ServerHello { version, .. }) => format!(
             " (a legacy ClientHello got a {} ServerHello)",
