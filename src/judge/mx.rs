@@ -310,7 +310,13 @@ fn probe_problems(p: &SmtpProbe, host: &str, ctx: &Context<'_>) -> Vec<Problem> 
             ),
         ));
     }
-    if let Some(tls) = &p.tls {
+    // A handshake that failed before the certificate has no chain to judge: the failure
+    // itself is the finding.
+    if let Some(tls) = p
+        .tls
+        .as_ref()
+        .filter(|t| !t.chain.is_empty() || t.error.is_none())
+    {
         out.extend(certificate(tls, host, ctx, Endpoint::Mx));
     }
     if let Some(reply) = p.ehlo_after_tls.as_ref().filter(|r| !r.is_positive()) {
@@ -419,9 +425,10 @@ fn tls_problem(p: &SmtpProbe, host: &str) -> Problem {
 
 fn legacy_text(legacy: Option<&LegacyHello>) -> String {
     match legacy {
-        Some(LegacyHello::Alert { description, .. }) => {
-            format!(" (a legacy ClientHello got alert {description} too)")
-        }
+        Some(LegacyHello::Alert { description, .. }) => format!(
+            " (a legacy ClientHello got the alert {:?} too)",
+            rustls::AlertDescription::from(*description)
+        ),
         Some(LegacyHello::Failed(why)) => format!(" (a legacy ClientHello failed too: {why})"),
         Some(LegacyHello::ServerHello { version, .. }) => format!(
             " (a legacy ClientHello got a {} ServerHello)",

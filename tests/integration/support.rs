@@ -103,3 +103,22 @@ pub fn mtasts(args: &[&str]) -> std::process::Output {
         .output()
         .expect("the binary runs")
 }
+
+/// Asserts that no SMTP server of `run` received anything but EHLO, STARTTLS and QUIT:
+/// the tool never sends mail, and never falls back to HELO.
+#[track_caller]
+pub fn only_ehlo_starttls_quit(run: &Run) {
+    for c in run.all_smtp_commands() {
+        assert!(
+            ["EHLO", "STARTTLS", "QUIT"].contains(&c.verb().as_str()),
+            "sent {c:?}"
+        );
+    }
+}
+
+/// The binary's standard output as JSON.
+#[track_caller]
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}

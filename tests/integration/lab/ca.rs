@@ -66,6 +66,8 @@ pub struct Cert {
     pub issued_by: IssuedBy,
     pub chain: Chain,
     pub key: KeyAlg,
+    /// The name in the subject CN only, with no subjectAltName extension.
+    pub cn_only: bool,
 }
 
 impl Default for Cert {
@@ -84,6 +86,7 @@ impl Cert {
             issued_by: IssuedBy::Intermediate,
             chain: Chain::Complete,
             key: KeyAlg::EcdsaP256,
+            cn_only: false,
         }
     }
 
@@ -133,6 +136,12 @@ impl Cert {
     /// Sent with the root too.
     pub fn with_root(mut self) -> Cert {
         self.chain = Chain::WithRoot;
+        self
+    }
+
+    /// The name as the subject CN only, as certificates were made before SANs.
+    pub fn cn_only(mut self) -> Cert {
+        self.cn_only = true;
         self
     }
 
@@ -255,6 +264,9 @@ impl TestCa {
             DnType::CommonName,
             names.first().cloned().unwrap_or_default(),
         );
+        if cert.cn_only {
+            params.subject_alt_names.clear();
+        }
         set_validity(&mut params, cert.not_before_days, cert.not_after_days);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

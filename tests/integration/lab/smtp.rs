@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::ca::{Cert, ServerCert, TestCa, Tls};
@@ -22,6 +22,9 @@ pub enum Opening {
     Banner,
     /// Refuse connections (nothing listens on the port).
     Refuse,
+    /// Never complete a connection: the listen queue is full and never drained, so the
+    /// kernel drops the SYNs, as a firewall that drops port 25 does.
+    Hang,
     /// Accept and close at once.
     Close,
     /// Accept and never send a banner.
@@ -39,6 +42,9 @@ pub enum AfterStarttls {
     Close,
     /// Read the ClientHello, then say nothing.
     Stall,
+    /// Read the ClientHello and answer with a fatal alert of this description (40 =
+    /// handshake_failure), then close.
+    Alert(u8),
     /// Read the ClientHello and answer with a ServerHello of this version (0x0301 =
     /// TLS 1.0, 0x0302 = TLS 1.1) and cipher 0xC013: stands in for a legacy-only server,
     /// for the real handshake and for a later hand-made probe alike.
@@ -141,6 +147,12 @@ impl Smtp {
         self
     }
 
+    /// Connections time out: nothing ever answers the SYN.
+    pub fn connect_hangs(mut self) -> Smtp {
+        self.opening = Opening::Hang;
+        self
+    }
+
     pub fn close_on_connect(mut self) -> Smtp {
         self.opening = Opening::Close;
         self
@@ -184,6 +196,12 @@ impl Smtp {
         self
     }
 
+    /// A fatal TLS alert in answer to the ClientHello, e.g. 40 (handshake_failure).
+    pub fn tls_alert(mut self, description: u8) -> Smtp {
+        self.after_starttls = AfterStarttls::Alert(description);
+        self
+    }
+
     /// 0x0301 (TLS 1.0) or 0x0302 (TLS 1.1).
     pub fn legacy_tls(mut self, version: u16) -> Smtp {
         self.after_starttls = AfterStarttls::Legacy(version);
@@ -223,6 +241,8 @@ pub struct SmtpServer {
     commands: Arc<Mutex<Vec<Command>>>,
     connections: Arc<Mutex<usize>>,
     _task: Option<Task>,
+    /// For [`Opening::Hang`]: the listener and the connection that fills its queue.
+    _full: Option<(TcpListener, TcpStream)>,
 }
 
 impl SmtpServer {
@@ -230,10 +250,21 @@ impl SmtpServer {
     pub async fn start(ca: &TestCa, host: &str, smtp: Smtp) -> SmtpServer {
         let cert = ca.issue(&smtp.cert, host);
         let tls = TlsAcceptor::from(cert.server_config(smtp.tls));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
-        let addr = listener.local_addr().expect("SMTP address");
         let commands = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(Mutex::new(0));
+        if smtp.opening == Opening::Hang {
+            let (listener, filler) = full_listener().await;
+            return SmtpServer {
+                addr: listener.local_addr().expect("SMTP address"),
+                cert,
+                commands,
+                connections,
+                _task: None,
+                _full: Some((listener, filler)),
+            };
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        let addr = listener.local_addr().expect("SMTP address");
         let task = if smtp.opening == Opening::Refuse {
             // Nothing listens on the port once the listener is gone.
             drop(listener);
@@ -257,6 +288,7 @@ impl SmtpServer {
             commands,
             connections,
             _task: task,
+            _full: None,
         }
     }
 
@@ -296,7 +328,7 @@ impl Session {
             .unwrap_or_else(|| crlf(&format!("220 {} ESMTP", self.host)));
         let sent = match self.smtp.opening {
             Opening::Tarpit => return hold(stream).await,
-            Opening::Refuse | Opening::Close => return,
+            Opening::Refuse | Opening::Hang | Opening::Close => return,
             Opening::Banner => stream.write_all(&banner).await,
             Opening::Drip(interval) => drip(&mut stream, &banner, interval).await,
         };
@@ -312,6 +344,12 @@ impl Session {
                 let mut stream = stream;
                 if read_record(&mut stream).await.is_some() {
                     hold(stream).await;
+                }
+            }
+            AfterStarttls::Alert(description) => {
+                let mut stream = stream;
+                if read_record(&mut stream).await.is_some() {
+                    let _ = stream.write_all(&[21, 3, 3, 0, 2, 2, description]).await;
                 }
             }
             AfterStarttls::Legacy(version) => {
@@ -434,6 +472,20 @@ async fn drip(stream: &mut TcpStream, bytes: &[u8], interval: Duration) -> std::
         tokio::time::sleep(interval).await;
     }
     Ok(())
+}
+
+/// A listener on 127.0.0.1 whose accept queue is full and never drained: Linux then
+/// drops every SYN, so a connection attempt hangs until the client gives up.
+async fn full_listener() -> (TcpListener, TcpStream) {
+    let socket = TcpSocket::new_v4().expect("SMTP socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind SMTP");
+    // A backlog of 0 still queues one connection: the filler takes that place.
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("SMTP address");
+    let filler = TcpStream::connect(addr).await.expect("fill the queue");
+    (listener, filler)
 }
 
 /// Reads one TLS record (the ClientHello), bounded by the record length limit.
