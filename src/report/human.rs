@@ -96,6 +96,9 @@ impl Domain<'_> {
                 }
                 for fetch in &fetches.fetches {
                     writeln!(out, "  {}  {}", fetch.addr, fetch_summary(fetch))?;
+                    if let Some(tls) = &fetch.tls {
+                        self.chain(&tls.chain, out)?;
+                    }
                     let addr = fetch.addr;
                     self.findings(out, |s| *s == Subject::Policy { addr: Some(addr) })?;
                 }
@@ -131,6 +134,9 @@ impl Domain<'_> {
                     addr.map(|a| a.to_string()).unwrap_or_default(),
                     self.probe_summary(probe)
                 )?;
+                if let Some(tls) = &probe.tls {
+                    self.chain(&tls.chain, out)?;
+                }
                 self.findings(out, |s| matches!(s, Subject::Mx { host: h, addr: a } if *h == name && *a == addr && a.is_some()))?;
             }
             if host.probes.is_empty() && obs.mx_checked {
@@ -180,11 +186,12 @@ impl Domain<'_> {
         }
         if let Some(tls) = &p.tls {
             if let Some(version) = &tls.version {
-                parts.push(
-                    format!("STARTTLS {version} {}", tls.cipher.as_deref().unwrap_or(""))
-                        .trim_end()
-                        .to_string(),
-                );
+                let cipher = tls
+                    .cipher
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                parts.push(format!("STARTTLS {version}{cipher}"));
             }
             if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
                 let names = if leaf.dns_names.is_empty() {
@@ -192,25 +199,62 @@ impl Domain<'_> {
                 } else {
                     leaf.dns_names.join(" ")
                 };
-                let mut text = format!(
+                parts.push(format!(
                     "cert {} until {}",
                     escape(&names),
-                    &cert::rfc3339(leaf.not_after)[..10]
-                );
-                if self.style.verbose {
-                    text.push_str(&format!(
-                        ", issuer {}, {} {}, {}",
-                        escape(&leaf.issuer),
-                        leaf.key_type,
-                        leaf.key_bits.map(|b| b.to_string()).unwrap_or_default(),
-                        leaf.signature_algorithm
-                    ));
-                }
-                parts.push(text);
+                    date(leaf.not_after)
+                ));
             }
+        }
+        if let Some((step, failure)) = &p.failure {
+            parts.push(format!(
+                "failed at {}: {}",
+                step.as_str(),
+                escape(&failure.to_string())
+            ));
         }
         parts.push(format!("{} ms", p.elapsed.as_millis()));
         parts.join(", ")
+    }
+
+    /// With `-v`: every certificate of a chain, a few lines each.
+    fn chain(&self, chain: &[Vec<u8>], out: &mut impl Write) -> io::Result<()> {
+        if !self.style.verbose {
+            return Ok(());
+        }
+        for (i, der) in chain.iter().enumerate() {
+            let label = if i == 0 { "certificate" } else { "issued by  " };
+            let Ok(c) = cert::summarize(der) else {
+                writeln!(out, "      {label}  (unparseable)")?;
+                continue;
+            };
+            let names = if c.dns_names.is_empty() {
+                String::new()
+            } else {
+                format!("  DNS: {}", c.dns_names.join(", "))
+            };
+            writeln!(
+                out,
+                "      {label}  {}{}",
+                escape(&c.subject),
+                escape(&names)
+            )?;
+            let key = match (c.key_bits, &c.curve) {
+                (Some(bits), Some(curve)) => format!("{} {bits} ({curve})", c.key_type),
+                (Some(bits), None) => format!("{} {bits}", c.key_type),
+                (None, _) => c.key_type.clone(),
+            };
+            let left = (c.not_after - self.report.judged_at).div_euclid(86400);
+            writeln!(
+                out,
+                "                   issuer {}; valid {} to {} ({left} days left); {key}; {}",
+                escape(&c.issuer),
+                date(c.not_before),
+                date(c.not_after),
+                c.signature_algorithm
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -358,6 +402,12 @@ fn answer_text<T>(answer: &DnsAnswer<T>) -> String {
         DnsAnswer::NoData => "no records".into(),
         DnsAnswer::Failed(why) => format!("lookup failed: {}", escape(&why.to_string())),
     }
+}
+
+/// The date part of a unix time.
+fn date(unix: i64) -> String {
+    let full = cert::rfc3339(unix);
+    full.split('T').next().unwrap_or(&full).to_string()
 }
 
 fn fetch_summary(f: &PolicyFetch) -> String {

@@ -531,23 +531,35 @@ async fn certificate_details_are_reported_for_ecdsa_p256_and_ed25519() {
 
     let out = run.mtasts(&["check", "example.test", "-v"]).await;
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    let line = |addr: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(addr))
-            .unwrap_or_else(|| panic!("no line for {addr}:\n{text}"))
-            .to_string()
+    // The address line, and with -v the certificate lines under it.
+    let block = |addr: &str| {
+        let start = text
+            .find(&format!("  {addr}  "))
+            .unwrap_or_else(|| panic!("no line for {addr}:\n{text}"));
+        let rest = &text[start + 2..];
+        let end = rest
+            .find("\n  1")
+            .or_else(|| rest.find("\n  2"))
+            .unwrap_or(rest.len());
+        rest[..end].to_string()
     };
-    let v4 = line("192.0.2.10");
+    let v4 = block("192.0.2.10");
     for part in [
         format!(
             "cert mx1.example.test smtp.example.test until {}",
             &not_after[..10]
         ),
+        "certificate  CN=mx1.example.test  DNS: mx1.example.test, smtp.example.test".into(),
         "issuer CN=Lab Intermediate CA".into(),
-        "EC 256".into(),
-        "ecdsa-with-SHA256".into(),
+        format!("to {} (", &not_after[..10]),
+        " days left); EC 256 (P-256); ecdsa-with-SHA256".into(),
+        "issued by    CN=Lab Intermediate CA".into(),
     ] {
         assert!(v4.contains(&part), "{part:?} missing from {v4:?}");
     }
-    assert!(line("192.0.2.20").contains("Ed25519"), "{text}");
+    let ed = block("192.0.2.20");
+    assert!(
+        ed.contains("days left); Ed25519; ecdsa-with-SHA256"),
+        "no stray space for a key without a size: {ed}"
+    );
 }
