@@ -125,7 +125,7 @@ fn judge_fetched(
         .any(|r| {
             primary
                 .and_then(|p| p.result.as_ref().ok())
-                .is_some_and(|p| p.body != r.body)
+                .is_some_and(|p| !same_policy(&p.body, &r.body))
         });
     let agree = per_address.iter().all(|(_, p)| *p == per_address[0].1) && !bodies_differ;
     let fetch_ok = agree
@@ -310,7 +310,7 @@ fn outcome(f: &PolicyFetch, primary: Option<&PolicyFetch>) -> String {
         Err(e) => e.to_string(),
         Ok(r) if r.status != 200 => format!("HTTP {}", r.status),
         Ok(r) => match primary.and_then(|p| p.result.as_ref().ok()) {
-            Some(p) if p.body != r.body => format!(
+            Some(p) if !same_policy(&p.body, &r.body) => format!(
                 "HTTP 200, a different policy ({})",
                 first_difference(&p.body, &r.body)
             ),
@@ -319,12 +319,23 @@ fn outcome(f: &PolicyFetch, primary: Option<&PolicyFetch>) -> String {
     }
 }
 
+/// Whether two bodies give senders the same policy: LF and CRLF are both valid line
+/// endings (RFC 8461 §3.2), so bytes alone do not tell.
+fn same_policy(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    let (a, b) = (policy::parse(a), policy::parse(b));
+    a.policy.is_some() && a.policy == b.policy && a.valid == b.valid
+}
+
 fn first_difference(a: &[u8], b: &[u8]) -> String {
     let a = String::from_utf8_lossy(a);
     let b = String::from_utf8_lossy(b);
     let (mut la, mut lb) = (a.lines(), b.lines());
     for n in 1.. {
         match (la.next(), lb.next()) {
+            (None, None) => break,
             (Some(x), Some(y)) if x.trim_end() == y.trim_end() => continue,
             (x, y) => {
                 return format!(
@@ -335,7 +346,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
             }
         }
     }
-    String::new()
+    "the same lines, with other line breaks or trailing whitespace".to_string()
 }
 
 /// The mode's consequences, which depend on whether enforcing would be safe.
@@ -424,5 +435,27 @@ mod tests {
             ),
             "line 2: \"mode: testing\" here, \"mode: enforce\" elsewhere"
         );
+        assert_eq!(
+            first_difference(b"mode: enforce\r\n", b"mode: enforce\r\r\n"),
+            "the same lines, with other line breaks or trailing whitespace"
+        );
+    }
+
+    #[test]
+    fn same_policy_is_what_senders_read() {
+        let crlf = b"version: STSv1\r\nmode: enforce\r\nmx: a.example\r\nmax_age: 86400\r\n";
+        let lf = b"version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n";
+        assert!(same_policy(crlf, crlf));
+        assert!(same_policy(crlf, lf)); // LF and CRLF are both valid
+        assert!(same_policy(b"<html>", b"<html>"));
+        assert!(!same_policy(b"<html>a", b"<html>b")); // two different non-policies
+        assert!(!same_policy(
+            crlf,
+            b"version: STSv1\nmode: testing\nmx: a.example\nmax_age: 86400\n"
+        ));
+        assert!(!same_policy(
+            lf,
+            b"\xef\xbb\xbfversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n"
+        )); // a BOM breaks strict senders
     }
 }

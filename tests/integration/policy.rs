@@ -604,3 +604,15 @@ async fn sts_mx_wildcard_depth_fires_for_a_wildcard_one_label_too_shallow() {
     silent(&report, "sts-mx-unmatched");
     assert_eq!(report.enforce_ready, Some(false));
 }
+
+#[tokio::test]
+async fn sts_fetch_inconsistent_silent_when_addresses_differ_only_in_line_endings() {
+    let mut w = World::new();
+    let lf = policy_text("enforce", 604800, "\n");
+    let d = with_ipv6_policy_address(&mut w, Https::new(Response::policy(&lf)));
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    // Both are the same policy to every sender (RFC 8461 §3.2: LF or CRLF).
+    clean(&report);
+    assert_eq!(report.enforce_ready, Some(true));
+}
