@@ -91,10 +91,14 @@ fn judge_fetched(
             } else {
                 "has no A or AAAA record"
             };
+            let message = match &fetches.host.a.cnames {
+                cnames if cnames.is_empty() => format!("{host} {why}"),
+                cnames => format!("{host} is a CNAME to {}, which {why}", cnames.join(" → ")),
+            };
             findings.push(Finding::new(
                 Check::StsHostDns,
                 Subject::Policy { addr: None },
-                format!("{host} {why}"),
+                message,
             ));
         }
         return unusable;

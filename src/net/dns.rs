@@ -78,15 +78,18 @@ impl Dns {
                 _ => None,
             })
             .await;
-        // A CNAME whose target does not exist comes back as a bare NXDOMAIN: ask for the
-        // CNAME itself so that a dangling delegation is shown as one.
         if matches!(lookup.answer, DnsAnswer::NxDomain | DnsAnswer::NoData) {
-            let cname = self
-                .lookup(name, RecordType::CNAME, deadline, |_| Some(()))
-                .await;
-            lookup.cnames = cname.cnames;
+            lookup.cnames = self.cname(name, deadline).await;
         }
         lookup
+    }
+
+    /// The CNAME at `name`, if any. A CNAME whose target does not exist comes back as a
+    /// bare NXDOMAIN: asking for the CNAME itself shows a dangling delegation as one.
+    async fn cname(&self, name: &str, deadline: Instant) -> Vec<String> {
+        self.lookup(name, RecordType::CNAME, deadline, |_| Some(()))
+            .await
+            .cnames
     }
 
     pub async fn mx(&self, name: &str, deadline: Instant) -> Lookup<MxRecord> {
@@ -113,7 +116,8 @@ impl Dns {
         .await
     }
 
-    /// A and AAAA, looked up concurrently.
+    /// A and AAAA, looked up concurrently; when neither has records, the CNAME too, so that
+    /// a host delegated to a name that is gone is not reported as missing.
     pub async fn addresses(&self, name: &str, deadline: Instant) -> Addresses {
         let a = self.lookup(name, RecordType::A, deadline, |d| match d {
             RData::A(a) => Some(IpAddr::V4(a.0)),
@@ -123,7 +127,14 @@ impl Dns {
             RData::AAAA(a) => Some(IpAddr::V6(a.0)),
             _ => None,
         });
-        let (a, aaaa) = join!(a, aaaa);
+        let (mut a, mut aaaa) = join!(a, aaaa);
+        let absent =
+            |l: &Lookup<IpAddr>| matches!(l.answer, DnsAnswer::NxDomain | DnsAnswer::NoData);
+        if absent(&a) && absent(&aaaa) {
+            let cnames = self.cname(name, deadline).await;
+            a.cnames.clone_from(&cnames);
+            aaaa.cnames = cnames;
+        }
         Addresses { a, aaaa }
     }
 

@@ -377,3 +377,70 @@ async fn mx_names_in_upper_case_are_silent() {
     crate::support::clean(&report);
     assert_eq!(report.enforce_ready, Some(true));
 }
+
+#[tokio::test]
+async fn sts_host_dns_fires_when_the_policy_host_does_not_exist() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.policy_addrs.clear();
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "sts-host-dns");
+    assert_eq!(f.subject, Subject::Policy { addr: None });
+    assert_eq!(f.message, "mta-sts.example.test does not exist");
+    silent(&report, "dns-error");
+    assert_eq!(report.enforce_ready, Some(false));
+}
+
+#[tokio::test]
+async fn sts_host_dns_fires_when_the_policy_host_has_no_address() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.policy_addrs.clear();
+    d.zone.txt("mta-sts.example.test", &["v=spf1 -all"]);
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "sts-host-dns");
+    assert_eq!(f.message, "mta-sts.example.test has no A or AAAA record");
+}
+
+#[tokio::test]
+async fn sts_host_dns_fires_for_a_dangling_cname_and_names_it() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.policy_addrs.clear();
+    d.zone.cname("mta-sts.example.test", "mta-sts.gone.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "sts-host-dns");
+    assert_eq!(
+        f.message,
+        "mta-sts.example.test is a CNAME to mta-sts.gone.test, which does not exist"
+    );
+    silent(&report, "dns-error");
+}
+
+#[tokio::test]
+async fn mx_target_cname_fires_for_a_dangling_cname() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs.clear();
+    d.zone.cname("mx2.example.test", "mx.gone.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "mx-target-cname");
+    assert!(
+        f.message.contains("mx2.example.test → mx.gone.test"),
+        "{}",
+        f.message
+    );
+    let f = fires(&report, "mx-host-unresolvable");
+    assert_eq!(
+        f.subject,
+        Subject::Mx {
+            host: "mx2.example.test".into(),
+            addr: None
+        }
+    );
+    silent(&report, "dns-error");
+}
