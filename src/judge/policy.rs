@@ -72,8 +72,13 @@ fn judge_fetched(
     }
 
     let lookups = [&fetches.host.a, &fetches.host.aaaa];
+    // A and AAAA usually fail together, for the same reason: one finding says it.
+    let mut failures = Vec::new();
     for lookup in lookups {
-        if let DnsAnswer::Failed(why) = &lookup.answer {
+        if let DnsAnswer::Failed(why) = &lookup.answer
+            && !failures.contains(&why)
+        {
+            failures.push(why);
             findings.push(Finding::new(
                 Check::DnsError,
                 Subject::Policy { addr: None },

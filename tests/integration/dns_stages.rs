@@ -444,3 +444,18 @@ async fn mx_target_cname_fires_for_a_dangling_cname() {
     );
     silent(&report, "dns-error");
 }
+
+#[tokio::test]
+async fn dns_error_fires_once_when_both_policy_host_lookups_fail() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.zone.servfail("mta-sts.example.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "dns-error");
+    assert_eq!(
+        f.message,
+        "the address lookup of mta-sts.example.test failed (SERVFAIL)"
+    );
+    silent(&report, "sts-host-dns");
+}
