@@ -9,7 +9,7 @@ use mtasts::finding::{Severity, Subject};
 use mtasts::observe::DnsAnswer;
 
 use crate::lab::{Cert, Failure, Mx, Response, Smtp, World};
-use crate::support::{audit, fires, silent, summary};
+use crate::support::{audit, fired, fires, silent, summary};
 
 /// What a failed lookup must never be reported as.
 const ABSENCE: [&str; 6] = [
@@ -446,6 +446,72 @@ async fn mx_target_cname_fires_for_a_dangling_cname() {
 }
 
 #[tokio::test]
+async fn dns_error_fires_for_a_cname_loop_at_mta_sts() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.sts_txt.clear();
+    d.zone
+        .cname("_mta-sts.example.test", "_mta-sts.provider.test")
+        .cname("_mta-sts.provider.test", "_mta-sts.example.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "dns-error");
+    assert_eq!(f.subject, Subject::StsRecord);
+    assert!(
+        f.message
+            .contains("failed (CNAME chain loops back to _mta-sts.example.test)"),
+        "{}",
+        f.message
+    );
+    silent(&report, "sts-txt-absent");
+    silent(&report, "sts-txt-misplaced");
+}
+
+#[tokio::test]
+async fn dns_error_fires_for_a_cname_chain_that_never_ends() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.tlsrpt_txt.clear();
+    d.zone.cname("_smtp._tls.example.test", "c1.chain.test");
+    for i in 1..12 {
+        d.zone.cname(
+            &format!("c{i}.chain.test"),
+            &format!("c{}.chain.test", i + 1),
+        );
+    }
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "dns-error");
+    assert_eq!(f.subject, Subject::TlsRptRecord);
+    assert!(
+        f.message
+            .contains("failed (CNAME chain is longer than 8 links)"),
+        "{}",
+        f.message
+    );
+    silent(&report, "tlsrpt-absent");
+}
+
+#[tokio::test]
+async fn dns_error_fires_once_for_a_cname_loop_at_the_policy_host() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.policy_addrs.clear();
+    d.zone
+        .cname("mta-sts.example.test", "web.provider.test")
+        .cname("web.provider.test", "mta-sts.example.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "dns-error");
+    assert_eq!(f.subject, Subject::Policy { addr: None });
+    assert_eq!(
+        f.message,
+        "the address lookup of mta-sts.example.test failed (CNAME chain loops back to mta-sts.example.test)"
+    );
+    silent(&report, "sts-host-dns");
+}
+
+#[tokio::test]
 async fn dns_error_fires_once_when_both_policy_host_lookups_fail() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
@@ -458,4 +524,40 @@ async fn dns_error_fires_once_when_both_policy_host_lookups_fail() {
         "the address lookup of mta-sts.example.test failed (SERVFAIL)"
     );
     silent(&report, "sts-host-dns");
+}
+
+#[tokio::test]
+async fn dns_error_fires_for_a_cname_loop_at_an_mx_host() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs.clear();
+    d.zone
+        .cname("mx2.example.test", "smtp.provider.test")
+        .cname("smtp.provider.test", "mx2.example.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let errors = fired(&report, "dns-error");
+    assert!(!errors.is_empty(), "{:#?}", summary(&report));
+    for f in errors {
+        assert_eq!(
+            f.message,
+            "the address lookup of mx2.example.test failed (CNAME chain loops back to mx2.example.test)"
+        );
+    }
+    silent(&report, "mx-host-unresolvable");
+}
+
+#[tokio::test]
+async fn mx_nxdomain_fires_for_a_dangling_cname_and_names_it() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    w.zone.cname("mail.example.test", "mail.gone.test");
+    let run = w.start(d).await;
+    let report = audit(&run, "mail.example.test").await;
+    let f = fires(&report, "mx-nxdomain");
+    assert_eq!(
+        f.message,
+        "mail.example.test is a CNAME to mail.gone.test, which does not exist (NXDOMAIN)"
+    );
+    silent(&report, "dns-error");
 }
