@@ -136,13 +136,21 @@ fn judge_fetched(
                 .and_then(|p| p.result.as_ref().ok())
                 .is_some_and(|p| !same_policy(&p.body, &r.body))
         });
-    let agree = per_address.iter().all(|(_, p)| *p == per_address[0].1) && !bodies_differ;
-    let fetch_ok = agree
-        && !per_address[0]
-            .1
+    // Senders see addresses differ only in the policy or in what fails there; a warning at
+    // one address (a certificate that expires sooner) is reported at that address alone.
+    let failing = |problems: &[Problem]| -> Vec<Check> {
+        problems
             .iter()
-            .any(|p| p.check.info().result_type.is_some());
-    if agree {
+            .filter(|p| p.check.info().result_type.is_some())
+            .map(|p| p.check)
+            .collect()
+    };
+    let agree = !bodies_differ
+        && per_address
+            .iter()
+            .all(|(_, p)| failing(p) == failing(&per_address[0].1));
+    let fetch_ok = agree && failing(&per_address[0].1).is_empty();
+    if per_address.iter().all(|(_, p)| *p == per_address[0].1) {
         findings.extend(
             per_address[0]
                 .1
@@ -159,6 +167,8 @@ fn judge_fetched(
                     .map(|p| p.at(Subject::Policy { addr: Some(*addr) })),
             );
         }
+    }
+    if !agree {
         let outcomes: Vec<String> = reachable
             .iter()
             .map(|f| format!("{}: {}", f.addr, outcome(f, primary)))

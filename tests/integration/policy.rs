@@ -616,3 +616,23 @@ async fn sts_fetch_inconsistent_silent_when_addresses_differ_only_in_line_ending
     clean(&report);
     assert_eq!(report.enforce_ready, Some(true));
 }
+
+#[tokio::test]
+async fn sts_fetch_inconsistent_silent_when_one_certificate_expires_sooner() {
+    let mut w = World::new();
+    let https = Https::new(Response::policy(&good_text())).cert(Cert::expiring_in(10));
+    let d = with_ipv6_policy_address(&mut w, https);
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    // Senders get the same policy from both: the warning belongs to the one address.
+    silent(&report, "sts-fetch-inconsistent");
+    let f = fires(&report, "sts-host-cert-expiring");
+    assert_eq!(
+        f.subject,
+        Subject::Policy {
+            addr: Some(V6.parse().expect("ip"))
+        }
+    );
+    assert_eq!(report.findings.len(), 1, "{:#?}", summary(&report));
+    assert_eq!(report.enforce_ready, Some(true));
+}
