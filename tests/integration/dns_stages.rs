@@ -234,7 +234,7 @@ async fn mx_implicit_fires_and_the_domain_itself_is_probed() {
 }
 
 #[tokio::test]
-async fn mx_implicit_host_must_be_covered_by_the_policy() {
+async fn sts_mx_unmatched_fires_for_an_implicit_mx_missing_from_the_policy() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     d.mx.clear();
@@ -354,7 +354,7 @@ async fn mx_nxdomain_fires_for_a_domain_that_does_not_exist() {
 }
 
 #[tokio::test]
-async fn mx_names_in_upper_case_are_silent() {
+async fn sts_mx_unmatched_silent_for_mx_names_in_upper_case() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     for mx in &mut d.mx {

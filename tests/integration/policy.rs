@@ -338,8 +338,20 @@ async fn sts_fetch_inconsistent_silent_when_every_address_serves_the_policy() {
     let run = w.start(d).await;
     let report = audit(&run, "example.test").await;
     clean(&report);
-    assert_eq!(run.https_requests(V4).len(), 1);
-    assert_eq!(run.https_requests(V6).len(), 1);
+    for ip in [V4, V6] {
+        let requests = run.https_requests(ip);
+        assert_eq!(requests.len(), 1, "{ip}");
+        assert_eq!(
+            requests[0].sni.as_deref(),
+            Some("mta-sts.example.test"),
+            "{ip}"
+        );
+        assert_eq!(
+            requests[0].header("host"),
+            Some("mta-sts.example.test"),
+            "{ip}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -441,7 +453,7 @@ async fn sts_fetch_bot_block_silent_for_a_403_to_everyone() {
 }
 
 #[tokio::test]
-async fn sts_host_cert_expiring_follows_expiry_warning() {
+async fn sts_host_cert_expiring_fires_only_within_expiry_warning() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     let https = d.policy_addrs[0].https.clone();

@@ -339,7 +339,7 @@ async fn sts_txt_misplaced_fires_for_each_usual_misplacement() {
 }
 
 #[tokio::test]
-async fn wrong_name_checks_silent_beside_a_correct_record() {
+async fn tlsrpt_wrong_name_silent_beside_a_correct_record() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     d.zone
@@ -356,7 +356,7 @@ async fn wrong_name_checks_silent_beside_a_correct_record() {
 }
 
 #[tokio::test]
-async fn wrong_name_checks_silent_for_junk_at_a_wrong_name() {
+async fn tlsrpt_wrong_name_silent_for_junk_at_a_wrong_name() {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     d.sts_txt.clear();
