@@ -37,9 +37,10 @@ async fn dns_error_not_absence(
     let mut d = w.good_deployment("example.test");
     d.zone.fail(name, Some(rtype), how);
     let run = w.start(d).await;
-    let (report, out) = tokio::join!(
+    let (report, out, json) = tokio::join!(
         audit(&run, "example.test"),
-        run.mtasts(&["check", "example.test", "--no-color"])
+        run.mtasts(&["check", "example.test", "--no-color"]),
+        run.mtasts(&["check", "example.test", "--format", "json"])
     );
     let kind = match how {
         Failure::ServFail => "SERVFAIL",
@@ -64,6 +65,30 @@ async fn dns_error_not_absence(
         assert!(!stdout.contains(id), "{id}:\n{stdout}");
     }
     assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // The JSON lookup says it too, as data.
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    let error = kind.to_ascii_lowercase();
+    let found = lookups(&doc, name);
+    assert!(
+        found
+            .iter()
+            .any(|l| l["status"] == "error" && l["error"] == error.as_str()),
+        "{said}: {found:#?}"
+    );
+}
+
+/// Every lookup of `name` in a JSON document.
+fn lookups<'a>(v: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o)
+            if o.get("name").is_some_and(|n| n == name) && o.contains_key("status") =>
+        {
+            vec![v]
+        }
+        serde_json::Value::Object(o) => o.values().flat_map(|v| lookups(v, name)).collect(),
+        serde_json::Value::Array(a) => a.iter().flat_map(|v| lookups(v, name)).collect(),
+        _ => vec![],
+    }
 }
 
 async fn sts_txt_fails(how: Failure) {
