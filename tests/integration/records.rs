@@ -291,6 +291,9 @@ async fn tlsrpt_wrong_name_fires_for_each_usual_misplacement() {
         "smtp._tls.example.test",
         "_smtp-tlsrpt.example.test",
         "_smtp._tls.example.test.example.test",
+        "_smtp_tlsrpt.example.test",
+        "_tlsrpt.example.test",
+        "_smtp._tcp.example.test",
     ] {
         let mut w = World::new();
         let mut d = w.good_deployment("example.test");
@@ -316,7 +319,11 @@ async fn tlsrpt_wrong_name_fires_for_each_usual_misplacement() {
 
 #[tokio::test]
 async fn sts_txt_misplaced_fires_for_each_usual_misplacement() {
-    for name in ["_mta-sts.example.test.example.test", "mta-sts.example.test"] {
+    for name in [
+        "_mta-sts.example.test.example.test",
+        "mta-sts.example.test",
+        "_mta_sts.example.test",
+    ] {
         let mut w = World::new();
         let mut d = w.good_deployment("example.test");
         d.sts_txt.clear();
