@@ -182,7 +182,13 @@ fn judge_mx_set(obs: &Observations, findings: &mut Vec<Finding>) {
         DnsAnswer::NxDomain => findings.push(Finding::new(
             Check::MxNxdomain,
             Subject::MxRecords,
-            format!("{domain} does not exist (NXDOMAIN)"),
+            match obs.mx.cnames.as_slice() {
+                [] => format!("{domain} does not exist (NXDOMAIN)"),
+                cnames => format!(
+                    "{domain} is a CNAME to {}, which does not exist (NXDOMAIN)",
+                    cnames.join(" → ")
+                ),
+            },
         )),
         DnsAnswer::NoData => findings.push(Finding::new(
             Check::MxImplicit,

@@ -72,8 +72,13 @@ fn judge_fetched(
     }
 
     let lookups = [&fetches.host.a, &fetches.host.aaaa];
+    // A and AAAA usually fail together, for the same reason: one finding says it.
+    let mut failures = Vec::new();
     for lookup in lookups {
-        if let DnsAnswer::Failed(why) = &lookup.answer {
+        if let DnsAnswer::Failed(why) = &lookup.answer
+            && !failures.contains(&why)
+        {
+            failures.push(why);
             findings.push(Finding::new(
                 Check::DnsError,
                 Subject::Policy { addr: None },
@@ -91,10 +96,14 @@ fn judge_fetched(
             } else {
                 "has no A or AAAA record"
             };
+            let message = match &fetches.host.a.cnames {
+                cnames if cnames.is_empty() => format!("{host} {why}"),
+                cnames => format!("{host} is a CNAME to {}, which {why}", cnames.join(" → ")),
+            };
             findings.push(Finding::new(
                 Check::StsHostDns,
                 Subject::Policy { addr: None },
-                format!("{host} {why}"),
+                message,
             ));
         }
         return unusable;
@@ -125,15 +134,23 @@ fn judge_fetched(
         .any(|r| {
             primary
                 .and_then(|p| p.result.as_ref().ok())
-                .is_some_and(|p| p.body != r.body)
+                .is_some_and(|p| !same_policy(&p.body, &r.body))
         });
-    let agree = per_address.iter().all(|(_, p)| *p == per_address[0].1) && !bodies_differ;
-    let fetch_ok = agree
-        && !per_address[0]
-            .1
+    // Senders see addresses differ only in the policy or in what fails there; a warning at
+    // one address (a certificate that expires sooner) is reported at that address alone.
+    let failing = |problems: &[Problem]| -> Vec<Check> {
+        problems
             .iter()
-            .any(|p| p.check.info().result_type.is_some());
-    if agree {
+            .filter(|p| p.check.info().result_type.is_some())
+            .map(|p| p.check)
+            .collect()
+    };
+    let agree = !bodies_differ
+        && per_address
+            .iter()
+            .all(|(_, p)| failing(p) == failing(&per_address[0].1));
+    let fetch_ok = agree && failing(&per_address[0].1).is_empty();
+    if per_address.iter().all(|(_, p)| *p == per_address[0].1) {
         findings.extend(
             per_address[0]
                 .1
@@ -150,6 +167,8 @@ fn judge_fetched(
                     .map(|p| p.at(Subject::Policy { addr: Some(*addr) })),
             );
         }
+    }
+    if !agree {
         let outcomes: Vec<String> = reachable
             .iter()
             .map(|f| format!("{}: {}", f.addr, outcome(f, primary)))
@@ -310,7 +329,7 @@ fn outcome(f: &PolicyFetch, primary: Option<&PolicyFetch>) -> String {
         Err(e) => e.to_string(),
         Ok(r) if r.status != 200 => format!("HTTP {}", r.status),
         Ok(r) => match primary.and_then(|p| p.result.as_ref().ok()) {
-            Some(p) if p.body != r.body => format!(
+            Some(p) if !same_policy(&p.body, &r.body) => format!(
                 "HTTP 200, a different policy ({})",
                 first_difference(&p.body, &r.body)
             ),
@@ -319,12 +338,23 @@ fn outcome(f: &PolicyFetch, primary: Option<&PolicyFetch>) -> String {
     }
 }
 
+/// Whether two bodies give senders the same policy: LF and CRLF are both valid line
+/// endings (RFC 8461 §3.2), so bytes alone do not tell.
+fn same_policy(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    let (a, b) = (policy::parse(a), policy::parse(b));
+    a.policy.is_some() && a.policy == b.policy && a.valid == b.valid
+}
+
 fn first_difference(a: &[u8], b: &[u8]) -> String {
     let a = String::from_utf8_lossy(a);
     let b = String::from_utf8_lossy(b);
     let (mut la, mut lb) = (a.lines(), b.lines());
     for n in 1.. {
         match (la.next(), lb.next()) {
+            (None, None) => break,
             (Some(x), Some(y)) if x.trim_end() == y.trim_end() => continue,
             (x, y) => {
                 return format!(
@@ -335,7 +365,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
             }
         }
     }
-    String::new()
+    "the same lines, with other line breaks or trailing whitespace".to_string()
 }
 
 /// The mode's consequences, which depend on whether enforcing would be safe.
@@ -430,5 +460,27 @@ mod tests {
             ),
             "line 2: \"mode: testing\" here, \"mode: enforce\" elsewhere"
         );
+        assert_eq!(
+            first_difference(b"mode: enforce\r\n", b"mode: enforce\r\r\n"),
+            "the same lines, with other line breaks or trailing whitespace"
+        );
+    }
+
+    #[test]
+    fn same_policy_is_what_senders_read() {
+        let crlf = b"version: STSv1\r\nmode: enforce\r\nmx: a.example\r\nmax_age: 86400\r\n";
+        let lf = b"version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n";
+        assert!(same_policy(crlf, crlf));
+        assert!(same_policy(crlf, lf)); // LF and CRLF are both valid
+        assert!(same_policy(b"<html>", b"<html>"));
+        assert!(!same_policy(b"<html>a", b"<html>b")); // two different non-policies
+        assert!(!same_policy(
+            crlf,
+            b"version: STSv1\nmode: testing\nmx: a.example\nmax_age: 86400\n"
+        ));
+        assert!(!same_policy(
+            lf,
+            b"\xef\xbb\xbfversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n"
+        )); // a BOM breaks strict senders
     }
 }

@@ -23,6 +23,8 @@ use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRec
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// At most this many records of one RRset are kept.
 pub const MAX_RECORDS: usize = 64;
+/// CNAME links followed by hand before a chain counts as broken (hickory follows 8).
+pub const MAX_CNAME_LINKS: usize = 8;
 /// DNS lookups in flight at once, over the whole run (hickory's per-connection limit).
 pub const MAX_IN_FLIGHT: usize = 32;
 
@@ -78,26 +80,58 @@ impl Dns {
                 _ => None,
             })
             .await;
-        // A CNAME whose target does not exist comes back as a bare NXDOMAIN: ask for the
-        // CNAME itself so that a dangling delegation is shown as one.
-        if matches!(lookup.answer, DnsAnswer::NxDomain | DnsAnswer::NoData) {
-            let cname = self
-                .lookup(name, RecordType::CNAME, deadline, |_| Some(()))
-                .await;
-            lookup.cnames = cname.cnames;
+        if absent(&lookup) {
+            let (cnames, failure) = self.cname_chain(name, deadline).await;
+            explain(&mut lookup, cnames, failure);
         }
         lookup
     }
 
+    /// Follows the CNAME chain at `name` one link at a time, for a lookup that found
+    /// nothing: the resolver answers a CNAME to a name that does not exist, and a chain
+    /// that loops or never ends, with a bare NXDOMAIN or NODATA. Returns the chain, and
+    /// the failure when it loops or is too long.
+    async fn cname_chain(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> (Vec<String>, Option<DnsFailure>) {
+        let mut chain: Vec<String> = Vec::new();
+        while chain.len() < MAX_CNAME_LINKS {
+            let at = chain.last().map_or(name, String::as_str);
+            let link = self
+                .lookup(at, RecordType::CNAME, deadline, |_| Some(()))
+                .await;
+            let Some(next) = link.cnames.into_iter().next() else {
+                return (chain, None);
+            };
+            let seen = |n: &str| crate::names::normalize(n) == crate::names::normalize(&next);
+            let looped = seen(name) || chain.iter().any(|c| seen(c));
+            chain.push(next);
+            if looped {
+                let why = chain_problem(name, &chain);
+                return (chain, Some(DnsFailure::CnameChain(why)));
+            }
+        }
+        let why = format!("is longer than {MAX_CNAME_LINKS} links");
+        (chain, Some(DnsFailure::CnameChain(why)))
+    }
+
     pub async fn mx(&self, name: &str, deadline: Instant) -> Lookup<MxRecord> {
-        self.lookup(name, RecordType::MX, deadline, |d| match d {
-            RData::MX(m) => Some(MxRecord {
-                preference: m.preference,
-                exchange: presentation(&m.exchange),
-            }),
-            _ => None,
-        })
-        .await
+        let mut lookup = self
+            .lookup(name, RecordType::MX, deadline, |d| match d {
+                RData::MX(m) => Some(MxRecord {
+                    preference: m.preference,
+                    exchange: presentation(&m.exchange),
+                }),
+                _ => None,
+            })
+            .await;
+        if absent(&lookup) {
+            let (cnames, failure) = self.cname_chain(name, deadline).await;
+            explain(&mut lookup, cnames, failure);
+        }
+        lookup
     }
 
     pub async fn tlsa(&self, name: &str, deadline: Instant) -> Lookup<TlsaRecord> {
@@ -113,7 +147,9 @@ impl Dns {
         .await
     }
 
-    /// A and AAAA, looked up concurrently.
+    /// A and AAAA, looked up concurrently; when neither has records, the CNAME chain too, so
+    /// that a host delegated to a name that is gone is not reported as missing, nor a loop
+    /// as absence.
     pub async fn addresses(&self, name: &str, deadline: Instant) -> Addresses {
         let a = self.lookup(name, RecordType::A, deadline, |d| match d {
             RData::A(a) => Some(IpAddr::V4(a.0)),
@@ -123,7 +159,12 @@ impl Dns {
             RData::AAAA(a) => Some(IpAddr::V6(a.0)),
             _ => None,
         });
-        let (a, aaaa) = join!(a, aaaa);
+        let (mut a, mut aaaa) = join!(a, aaaa);
+        if absent(&a) && absent(&aaaa) {
+            let (cnames, failure) = self.cname_chain(name, deadline).await;
+            explain(&mut a, cnames.clone(), failure.clone());
+            explain(&mut aaaa, cnames, failure);
+        }
         Addresses { a, aaaa }
     }
 
@@ -179,6 +220,20 @@ impl Dns {
         };
         lookup.elapsed = started.elapsed();
         lookup
+    }
+}
+
+/// Whether a lookup completed without records: what a CNAME chain may explain.
+fn absent<T>(lookup: &Lookup<T>) -> bool {
+    matches!(lookup.answer, DnsAnswer::NxDomain | DnsAnswer::NoData)
+}
+
+/// Records the CNAME chain behind an absent answer; a broken chain is the failure, not
+/// absence.
+fn explain<T>(lookup: &mut Lookup<T>, cnames: Vec<String>, failure: Option<DnsFailure>) {
+    lookup.cnames = cnames;
+    if let Some(failure) = failure {
+        lookup.answer = DnsAnswer::Failed(failure);
     }
 }
 

@@ -417,6 +417,15 @@ impl Run {
             .unwrap_or_else(|| panic!("no HTTPS server at {ip}"))
     }
 
+    /// Starts one more SMTP server, for `host` at `ip` (as DNS gives it), beside the
+    /// deployments' own: for an address no MX record names, such as the domain's own
+    /// address when it has no MX (its A/AAAA record goes in `d.zone`).
+    pub async fn serve_smtp(&mut self, ip: &str, host: &str, smtp: Smtp) {
+        let ip: IpAddr = ip.parse().expect("an IP address");
+        let server = SmtpServer::start(&self.ca, host, smtp).await;
+        self.smtp.push((ip, server));
+    }
+
     pub fn smtp_commands(&self, ip: &str) -> Vec<Command> {
         self.smtp(ip).commands()
     }
