@@ -176,7 +176,9 @@ checks! {
     // The vantage point: limits of where the audit runs, never the domain's fault
     VantagePort25Blocked,
     VantageFamilyUnreachable,
+    VantageFamilySkipped,
     AuditDeadline,
+    AuditLimit,
 }
 
 impl Check {
@@ -1064,12 +1066,28 @@ impl Check {
                 "RFC 5321 §5.1",
                 None,
             ),
+            VantageFamilySkipped => c(
+                "vantage-family-skipped",
+                Info,
+                "addresses not checked (--ipv4-only / --ipv6-only)",
+                "Addresses of the other family were left out on request, so whether senders that use them would deliver is unknown: audit without the option from a dual-stack network.",
+                "RFC 5321 §5.1",
+                None,
+            ),
             AuditDeadline => c(
                 "audit-deadline",
                 Warning,
                 "audit stopped at its deadline",
                 "Some operations did not finish before the per-domain deadline: their results are missing. Raise --deadline or --timeout to wait longer.",
                 "RFC 8461 §3.3",
+                None,
+            ),
+            AuditLimit => c(
+                "audit-limit",
+                Warning,
+                "more data than the audit reads",
+                "A server or zone returned more than the audit's limit (named in the message): only the first part was judged. Real deployments stay far below these limits.",
+                "RFC 8461 §3.3 (bounded fetches)",
                 None,
             ),
         }

@@ -10,7 +10,12 @@ use rustls::RootCertStore;
 use crate::cert::{self, CertProblem};
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject, Verdict};
-use crate::observe::{Observations, ProbeFailure, Step, TlsSession};
+use std::net::IpAddr;
+
+use crate::names;
+use crate::observe::{
+    Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step, TlsSession,
+};
 use crate::policy::ParsedPolicy;
 use crate::record::{StsRecord, TlsRptRecord};
 
@@ -91,6 +96,209 @@ pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
     }
 }
 
+/// Reports what the audit did not check, and why: addresses this network cannot reach,
+/// addresses of a family left out on request, and whatever went past the audit's limits.
+/// Returns whether anything that matters for delivery went unchecked.
+fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
+    let mut unreachable = Vec::new();
+    let mut skipped = Vec::new();
+    let mut gaps = false;
+    let mut limit = |subject: Subject, message: String| {
+        findings.push(Finding::new(Check::AuditLimit, subject, message));
+    };
+
+    let mut cut = vec![
+        (obs.sts.truncated, &obs.sts.name, Subject::StsRecord),
+        (
+            obs.tlsrpt.truncated,
+            &obs.tlsrpt.name,
+            Subject::TlsRptRecord,
+        ),
+        (obs.mx.truncated, &obs.mx.name, Subject::MxRecords),
+    ];
+    for h in &obs.mx_hosts {
+        if let Some(tlsa) = &h.tlsa {
+            cut.push((
+                tlsa.truncated,
+                &tlsa.name,
+                Subject::Mx {
+                    host: h.name.clone(),
+                    addr: None,
+                },
+            ));
+        }
+    }
+    for (_, name, subject) in cut.into_iter().filter(|(truncated, ..)| *truncated) {
+        limit(subject, dns_limit(name));
+    }
+    let exchanges: std::collections::BTreeSet<String> = obs
+        .mx
+        .records()
+        .iter()
+        .filter(|m| !m.exchange.is_empty())
+        .map(|m| names::normalize(&m.exchange))
+        .collect();
+    if exchanges.len() > obs.mx_hosts.len() && !obs.mx_hosts.is_empty() {
+        gaps = true;
+        limit(
+            Subject::MxRecords,
+            format!(
+                "{} has {} MX hosts; only the first {} by preference were audited (the audit's limit)",
+                obs.domain,
+                exchanges.len(),
+                crate::net::MAX_MX_HOSTS
+            ),
+        );
+    }
+
+    // Every resolved address of the policy host and of each MX host, against what was probed.
+    let mut hosts: Vec<Probed> = Vec::new();
+    if let PolicySource::Fetched(f) = &obs.policy {
+        hosts.push(Probed {
+            name: &f.host.a.name,
+            subject: Subject::Policy { addr: None },
+            addresses: &f.host,
+            probed: f
+                .fetches
+                .iter()
+                .map(|f| {
+                    (
+                        f.addr,
+                        matches!(f.result, Err(FetchError::NetworkUnreachable)),
+                    )
+                })
+                .collect(),
+        });
+    }
+    // With --skip-mx no MX address is probed, on request: nothing to report.
+    for h in obs.mx_hosts.iter().filter(|_| obs.mx_checked) {
+        hosts.push(Probed {
+            name: &h.name,
+            subject: Subject::Mx {
+                host: h.name.clone(),
+                addr: None,
+            },
+            addresses: &h.addresses,
+            probed: h
+                .probes
+                .iter()
+                .filter_map(|p| Some((p.addr?, family_unreachable(&p.failure))))
+                .collect(),
+        });
+    }
+    for Probed {
+        name,
+        subject,
+        addresses,
+        probed,
+    } in hosts
+    {
+        for lookup in [&addresses.a, &addresses.aaaa] {
+            if lookup.truncated {
+                limit(subject.clone(), dns_limit(&lookup.name));
+            }
+        }
+        let mut left_out = 0;
+        for addr in addresses.all() {
+            match probed.iter().find(|(a, _)| *a == addr) {
+                Some((_, true)) => unreachable.push(format!("{name} {addr}")),
+                Some((_, false)) => {}
+                None if !obs.families.allows(addr) => skipped.push(format!("{name} {addr}")),
+                None => left_out += 1,
+            }
+        }
+        if left_out > 0 {
+            gaps = true;
+            limit(
+                subject,
+                format!(
+                    "{name} has {} addresses; {left_out} were not probed (the audit probes at most {} per host)",
+                    addresses.all().len(),
+                    crate::net::MAX_ADDRESSES
+                ),
+            );
+        }
+    }
+
+    if !unreachable.is_empty() {
+        findings.push(Finding::new(
+            Check::VantageFamilyUnreachable,
+            Subject::Vantage,
+            format!(
+                "this network has no route to these addresses, so they were not checked: {}",
+                unreachable.join(", ")
+            ),
+        ));
+    }
+    if !skipped.is_empty() {
+        findings.push(Finding::new(
+            Check::VantageFamilySkipped,
+            Subject::Vantage,
+            format!(
+                "these addresses were left out by --ipv4-only/--ipv6-only and not checked: {}",
+                skipped.join(", ")
+            ),
+        ));
+    }
+    gaps || !unreachable.is_empty() || !skipped.is_empty()
+}
+
+/// The address lookups of a host: each distinct failure once (A and AAAA usually fail
+/// together), and, when the host has no address at all, why — ready to be the message of
+/// the caller's "does not resolve" finding.
+fn address_lookups(
+    host: &str,
+    addresses: &Addresses,
+    subject: &Subject,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let lookups = [&addresses.a, &addresses.aaaa];
+    let mut failures = Vec::new();
+    for lookup in lookups {
+        if let DnsAnswer::Failed(why) = &lookup.answer
+            && !failures.contains(&why)
+        {
+            failures.push(why);
+            findings.push(Finding::new(
+                Check::DnsError,
+                subject.clone(),
+                format!("the address lookup of {} failed ({why})", lookup.name),
+            ));
+        }
+    }
+    if !lookups
+        .iter()
+        .all(|l| matches!(l.answer, DnsAnswer::NxDomain | DnsAnswer::NoData))
+    {
+        return None;
+    }
+    let why = if lookups.iter().all(|l| l.answer == DnsAnswer::NxDomain) {
+        "does not exist"
+    } else {
+        "has no A or AAAA record"
+    };
+    Some(match &addresses.a.cnames {
+        cnames if cnames.is_empty() => format!("{host} {why}"),
+        cnames => format!("{host} is a CNAME to {}, which {why}", cnames.join(" → ")),
+    })
+}
+
+/// A host's resolved addresses and those probed (with whether the probe found no route).
+struct Probed<'a> {
+    name: &'a str,
+    subject: Subject,
+    addresses: &'a Addresses,
+    probed: Vec<(IpAddr, bool)>,
+}
+
+fn dns_limit(name: &str) -> String {
+    format!(
+        "the DNS answer for {name} holds more than {} records or {} bytes; only the first were judged (the audit's limit)",
+        crate::net::dns::MAX_RECORDS,
+        crate::net::dns::MAX_ANSWER_BYTES
+    )
+}
+
 /// Whether an SMTP probe got a TCP connection: the evidence that port 25 is open from here.
 pub fn reached_port25(obs: &Observations) -> bool {
     obs.mx_hosts
@@ -114,7 +322,11 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
         ));
     }
 
-    let mx_known = obs.mx_checked && !mx.port25_blocked && !mx.unreachable_family;
+    let unchecked = unchecked(&obs, &mut findings);
+    // A null MX, or an MX set that could not be looked up, leaves nothing to be ready for.
+    let mx_set = matches!(&obs.mx.answer, DnsAnswer::Records(r) if r.iter().any(|m| !m.exchange.is_empty()))
+        || obs.mx.answer == DnsAnswer::NoData;
+    let mx_known = obs.mx_checked && mx_set && !mx.port25_blocked && !unchecked;
     let enforce_ready = mx_known.then(|| {
         records.sts.is_some()
             && policy.usable
@@ -261,7 +473,12 @@ fn certificate(
             ));
         }
     }
-    if tls.chain_truncated && !policy_host {
+    if tls.chain_truncated && policy_host {
+        out.push(Problem::new(
+            Check::AuditLimit,
+            format!("the server sent more than {} certificates; only the first were judged (the audit's limit)", crate::net::tls::MAX_CHAIN_CERTS),
+        ));
+    } else if tls.chain_truncated {
         out.push(Problem::new(
             Check::SmtpCertChainLimit,
             format!(

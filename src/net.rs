@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+pub use crate::observe::Families;
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxHost, MxRecord, Observations, PolicyFetches, PolicySource,
     ProbeFailure, SmtpProbe, Step, TlsFailure, TxtRecord,
@@ -50,24 +51,6 @@ pub const TLSRPT_MISPLACED: &[(&str, &str)] = &[
     ("_tlsrpt.", ""),
     ("_smtp._tcp.", ""),
 ];
-
-/// Which address families to probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Families {
-    Both,
-    V4Only,
-    V6Only,
-}
-
-impl Families {
-    pub fn allows(self, addr: IpAddr) -> bool {
-        match self {
-            Families::Both => true,
-            Families::V4Only => addr.is_ipv4(),
-            Families::V6Only => addr.is_ipv6(),
-        }
-    }
-}
 
 /// Everything the network stage needs, resolved once from the command line.
 #[derive(Debug, Clone)]
@@ -147,6 +130,7 @@ impl Net {
             policy,
             mx_hosts,
             mx_checked: !self.cfg.skip_mx,
+            families: self.cfg.families,
             deadline_hit: Instant::now() >= deadline,
             elapsed: started.elapsed(),
         }

@@ -29,10 +29,30 @@ pub struct Observations {
     pub mx_hosts: Vec<MxHost>,
     /// Whether the SMTP stage ran (`--skip-mx` turns it off).
     pub mx_checked: bool,
+    /// The address families probed (`--ipv4-only`, `--ipv6-only`).
+    pub families: Families,
     /// Operations cut short by the per-domain deadline.
     pub deadline_hit: bool,
     /// Wall-clock time of the whole audit of this domain.
     pub elapsed: Duration,
+}
+
+/// Which address families to probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Families {
+    Both,
+    V4Only,
+    V6Only,
+}
+
+impl Families {
+    pub fn allows(self, addr: IpAddr) -> bool {
+        match self {
+            Families::Both => true,
+            Families::V4Only => addr.is_ipv4(),
+            Families::V6Only => addr.is_ipv6(),
+        }
+    }
 }
 
 /// One DNS lookup: its name, what came back, and how long it took.
@@ -45,6 +65,8 @@ pub struct Lookup<T> {
     pub answer: DnsAnswer<T>,
     /// Smallest TTL of the answer records, when there are any.
     pub ttl: Option<u32>,
+    /// The answer held more records or bytes than the audit keeps (the first were kept).
+    pub truncated: bool,
     pub elapsed: Duration,
 }
 

@@ -4,7 +4,7 @@
 use crate::cert;
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, certificate, family_unreachable};
+use crate::judge::{Context, Endpoint, address_lookups, certificate, family_unreachable};
 use crate::names;
 use crate::observe::{
     DnsAnswer, LegacyHello, MxHost, Observations, ProbeFailure, SmtpProbe, Step, TlsFailure,
@@ -17,8 +17,6 @@ pub struct MxJudgement {
     pub all_verified: bool,
     /// No MX address answered on port 25, most likely because this network blocks it.
     pub port25_blocked: bool,
-    /// Some addresses could not be probed: this network has no route for their family.
-    pub unreachable_family: bool,
 }
 
 pub fn judge(
@@ -29,13 +27,14 @@ pub fn judge(
 ) -> MxJudgement {
     let hosts = &obs.mx_hosts;
     let mut all_verified = !hosts.is_empty();
+    // A null MX has no host for a pattern to match: nothing to compare.
+    let mx_set_known = match &obs.mx.answer {
+        DnsAnswer::Records(r) => !r.iter().any(|m| m.exchange.is_empty()),
+        DnsAnswer::NoData => true,
+        _ => false,
+    };
     if let Some(policy) = policy.filter(|p| p.mode != Mode::None) {
-        all_verified &= coverage(
-            hosts,
-            policy,
-            matches!(obs.mx.answer, DnsAnswer::Records(_) | DnsAnswer::NoData),
-            findings,
-        );
+        all_verified &= coverage(hosts, policy, mx_set_known, findings);
     }
     for host in hosts {
         all_verified &= addresses(host, findings);
@@ -44,7 +43,6 @@ pub fn judge(
         return MxJudgement {
             all_verified: false,
             port25_blocked: false,
-            unreachable_family: false,
         };
     }
 
@@ -70,22 +68,17 @@ pub fn judge(
             ),
         ));
     }
-    let unreachable: Vec<String> = probes()
-        .filter(|(_, p)| family_unreachable(&p.failure))
-        .map(|(h, p)| format!("{} {}", h.name, addr(p)))
-        .collect();
-    if !unreachable.is_empty() {
-        findings.push(Finding::new(
-            Check::VantageFamilyUnreachable,
-            Subject::Vantage,
-            format!(
-                "this network has no route to these MX addresses, so they were not checked: {}",
-                unreachable.join(", ")
-            ),
-        ));
-    }
-
     for host in hosts {
+        if let Some(DnsAnswer::Failed(why)) = host.tlsa.as_ref().map(|l| &l.answer) {
+            findings.push(Finding::new(
+                Check::DnsError,
+                Subject::Mx { host: host.name.clone(), addr: None },
+                format!(
+                    "the TLSA lookup of _25._tcp.{} failed ({why}): DANE-validating senders defer mail to this host when its zone is DNSSEC-signed",
+                    host.name
+                ),
+            ));
+        }
         let tlsa = host.tlsa.as_ref().map(|l| l.records()).unwrap_or_default();
         if !tlsa.is_empty() {
             findings.push(Finding::new(
@@ -124,11 +117,9 @@ pub fn judge(
             findings.extend(problems.into_iter().map(|p| p.at(subject.clone())));
         }
     }
-    let unreachable_family = !unreachable.is_empty();
     MxJudgement {
         all_verified,
         port25_blocked,
-        unreachable_family,
     }
 }
 
@@ -145,6 +136,10 @@ fn coverage(
             continue;
         }
         all_covered = false;
+        // An IP literal can never be matched; mx-target-ip already says what to do.
+        if host.name.parse::<std::net::IpAddr>().is_ok() {
+            continue;
+        }
         let subject = Subject::Mx {
             host: host.name.clone(),
             addr: None,
@@ -224,17 +219,11 @@ fn addresses(host: &MxHost, findings: &mut Vec<Finding>) -> bool {
         host: host.name.clone(),
         addr: None,
     };
-    let lookups = [&host.addresses.a, &host.addresses.aaaa];
-    for lookup in lookups {
-        if let DnsAnswer::Failed(why) = &lookup.answer {
-            findings.push(Finding::new(
-                Check::DnsError,
-                subject.clone(),
-                format!("the address lookup of {} failed ({why})", lookup.name),
-            ));
-        }
-    }
-    if let Some(cnames) = lookups.iter().map(|l| &l.cnames).find(|c| !c.is_empty()) {
+    if let Some(cnames) = [&host.addresses.a, &host.addresses.aaaa]
+        .iter()
+        .map(|l| &l.cnames)
+        .find(|c| !c.is_empty())
+    {
         findings.push(Finding::new(
             Check::MxTargetCname,
             subject.clone(),
@@ -246,20 +235,8 @@ fn addresses(host: &MxHost, findings: &mut Vec<Finding>) -> bool {
             ),
         ));
     }
-    let absent = lookups
-        .iter()
-        .all(|l| matches!(l.answer, DnsAnswer::NxDomain | DnsAnswer::NoData));
-    if absent {
-        let why = if lookups.iter().all(|l| l.answer == DnsAnswer::NxDomain) {
-            "does not exist"
-        } else {
-            "has no A or AAAA record"
-        };
-        findings.push(Finding::new(
-            Check::MxHostUnresolvable,
-            subject,
-            format!("{} {why}", host.name),
-        ));
+    if let Some(message) = address_lookups(&host.name, &host.addresses, &subject, findings) {
+        findings.push(Finding::new(Check::MxHostUnresolvable, subject, message));
     }
     !host.addresses.all().is_empty()
 }

@@ -5,9 +5,9 @@ use std::net::IpAddr;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, certificate};
+use crate::judge::{Context, Endpoint, address_lookups, certificate};
 use crate::observe::{
-    DnsAnswer, FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
+    FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
 };
 use crate::policy::{self, Mode, ParsedPolicy, Policy};
 
@@ -71,41 +71,20 @@ fn judge_fetched(
         };
     }
 
-    let lookups = [&fetches.host.a, &fetches.host.aaaa];
-    // A and AAAA usually fail together, for the same reason: one finding says it.
-    let mut failures = Vec::new();
-    for lookup in lookups {
-        if let DnsAnswer::Failed(why) = &lookup.answer
-            && !failures.contains(&why)
-        {
-            failures.push(why);
-            findings.push(Finding::new(
-                Check::DnsError,
-                Subject::Policy { addr: None },
-                format!("the address lookup of {} failed ({why})", lookup.name),
-            ));
-        }
+    let absent = address_lookups(
+        &host,
+        &fetches.host,
+        &Subject::Policy { addr: None },
+        findings,
+    );
+    if let Some(message) = absent {
+        findings.push(Finding::new(
+            Check::StsHostDns,
+            Subject::Policy { addr: None },
+            message,
+        ));
     }
     if fetches.host.all().is_empty() {
-        if lookups
-            .iter()
-            .all(|l| matches!(l.answer, DnsAnswer::NxDomain | DnsAnswer::NoData))
-        {
-            let why = if lookups.iter().all(|l| l.answer == DnsAnswer::NxDomain) {
-                "does not exist"
-            } else {
-                "has no A or AAAA record"
-            };
-            let message = match &fetches.host.a.cnames {
-                cnames if cnames.is_empty() => format!("{host} {why}"),
-                cnames => format!("{host} is a CNAME to {}, which {why}", cnames.join(" → ")),
-            };
-            findings.push(Finding::new(
-                Check::StsHostDns,
-                Subject::Policy { addr: None },
-                message,
-            ));
-        }
         return unusable;
     }
 

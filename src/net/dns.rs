@@ -181,6 +181,7 @@ impl Dns {
             cnames: vec![],
             answer: DnsAnswer::NoData,
             ttl: None,
+            truncated: false,
             elapsed: Duration::ZERO,
         };
         let fqdn = match Name::from_ascii(format!("{name}.")) {
@@ -206,9 +207,11 @@ impl Dns {
             Err(_) => DnsAnswer::Failed(DnsFailure::Timeout),
             Ok(Err(e)) => classify(&e),
             Ok(Ok(answer)) => {
-                let (records, cnames, ttl) = collect(answer.answers(), rtype, &extract);
-                lookup.cnames = cnames;
-                lookup.ttl = ttl;
+                let kept = collect(answer.answers(), rtype, &extract);
+                let records = kept.records;
+                lookup.cnames = kept.cnames;
+                lookup.ttl = kept.ttl;
+                lookup.truncated = kept.truncated;
                 if !records.is_empty() {
                     DnsAnswer::Records(records)
                 } else if lookup.cnames.is_empty() {
@@ -237,34 +240,46 @@ fn explain<T>(lookup: &mut Lookup<T>, cnames: Vec<String>, failure: Option<DnsFa
     }
 }
 
-/// Splits an answer section into the wanted records (bounded), the CNAME chain, and the
-/// smallest TTL.
+/// What an answer section yields: the wanted records (bounded), the CNAME chain, and
+/// the smallest TTL.
+struct Kept<T> {
+    records: Vec<T>,
+    cnames: Vec<String>,
+    ttl: Option<u32>,
+    /// Records were left out: more than [`MAX_RECORDS`] or [`MAX_ANSWER_BYTES`].
+    truncated: bool,
+}
+
 fn collect<T>(
     answers: &[Record],
     rtype: RecordType,
     extract: &impl Fn(&RData) -> Option<T>,
-) -> (Vec<T>, Vec<String>, Option<u32>) {
-    let mut records = Vec::new();
-    let mut cnames = Vec::new();
-    let mut ttl: Option<u32> = None;
+) -> Kept<T> {
+    let mut kept = Kept {
+        records: Vec::new(),
+        cnames: Vec::new(),
+        ttl: None,
+        truncated: false,
+    };
     let mut bytes = 0usize;
     for rec in answers {
         if let RData::CNAME(c) = &rec.data {
-            cnames.push(presentation(&c.0));
+            kept.cnames.push(presentation(&c.0));
         }
-        if rec.record_type() != rtype || records.len() >= MAX_RECORDS {
+        if rec.record_type() != rtype {
             continue;
         }
         bytes += rdata_len(&rec.data);
-        if bytes > MAX_ANSWER_BYTES {
-            break;
+        if kept.records.len() >= MAX_RECORDS || bytes > MAX_ANSWER_BYTES {
+            kept.truncated = true;
+            continue;
         }
         if let Some(value) = extract(&rec.data) {
-            ttl = Some(ttl.map_or(rec.ttl, |t| t.min(rec.ttl)));
-            records.push(value);
+            kept.ttl = Some(kept.ttl.map_or(rec.ttl, |t| t.min(rec.ttl)));
+            kept.records.push(value);
         }
     }
-    (records, cnames, ttl)
+    kept
 }
 
 fn rdata_len(data: &RData) -> usize {

@@ -8,7 +8,7 @@ use crate::cert;
 use crate::finding::{Finding, Severity, Subject, Verdict};
 use crate::judge::{DomainReport, LintReport};
 use crate::observe::{
-    DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, SmtpProbe, TxtRecord,
+    Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, SmtpProbe, TxtRecord,
 };
 use crate::policy::ParsedPolicy;
 use crate::report::{Style, escape};
@@ -92,7 +92,7 @@ impl Domain<'_> {
             PolicySource::Fetched(fetches) => {
                 writeln!(out, "  {}", crate::finding::policy_url(d))?;
                 if fetches.fetches.is_empty() {
-                    writeln!(out, "    mta-sts.{d} has no address")?;
+                    writeln!(out, "  mta-sts.{d}: {}", no_address(&fetches.host))?;
                 }
                 for fetch in &fetches.fetches {
                     writeln!(out, "  {}  {}", fetch.addr, fetch_summary(fetch))?;
@@ -140,7 +140,7 @@ impl Domain<'_> {
                 self.findings(out, |s| matches!(s, Subject::Mx { host: h, addr: a } if *h == name && *a == addr && a.is_some()))?;
             }
             if host.probes.is_empty() && obs.mx_checked {
-                writeln!(out, "  (no address to probe)")?;
+                writeln!(out, "  {}", no_address(&host.addresses))?;
             }
         }
         if !obs.mx_checked {
@@ -393,6 +393,22 @@ fn mx_summary(lookup: &Lookup<MxRecord>) -> String {
             .join(", "),
         other => answer_text(other),
     }
+}
+
+/// Why a host has no address to probe: each lookup's answer, or the family left out.
+fn no_address(addresses: &Addresses) -> String {
+    if !addresses.all().is_empty() {
+        return "no address of the family probed".into();
+    }
+    let a = match &addresses.a.answer {
+        DnsAnswer::Records(_) => String::new(),
+        other => answer_text(other),
+    };
+    let aaaa = match &addresses.aaaa.answer {
+        DnsAnswer::Records(_) => String::new(),
+        other => answer_text(other),
+    };
+    format!("no address (A: {a}; AAAA: {aaaa})")
 }
 
 fn answer_text<T>(answer: &DnsAnswer<T>) -> String {

@@ -324,3 +324,26 @@ async fn dane_tlsa_mismatch_fires_on_the_second_address_of_a_host_with_one_recor
     assert_eq!(fired(&report, "dane-tlsa-present").len(), 1);
     assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
 }
+
+#[tokio::test]
+async fn dns_error_fires_when_the_tlsa_lookup_fails() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.zone.servfail("_25._tcp.mx1.example.test");
+    let run = w.start(d).await;
+    let report = crate::support::audit(&run, "example.test").await;
+    let f = crate::support::fires(&report, "dns-error");
+    assert_eq!(
+        f.subject,
+        mtasts::finding::Subject::Mx {
+            host: "mx1.example.test".into(),
+            addr: None
+        }
+    );
+    assert!(
+        f.message
+            .contains("_25._tcp.mx1.example.test failed (SERVFAIL)"),
+        "{}",
+        f.message
+    );
+}

@@ -196,6 +196,34 @@ async fn ipv4_only_and_ipv6_only_probe_only_that_family() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vantage_family_skipped_names_every_address_left_out_and_readiness_is_unknown() {
+    // The good deployment's policy host and mx2 have IPv4 addresses only.
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&["check", "example.test", "--ipv6-only", "--format", "json"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "not a failure of the domain");
+    let doc = json(&out);
+    let domain = &doc["domains"][0];
+    assert_eq!(ids(domain), ["vantage-family-skipped"]);
+    assert_eq!(
+        domain["findings"][0]["message"],
+        "these addresses were left out by --ipv4-only/--ipv6-only and not checked: mta-sts.example.test 192.0.2.80, mx1.example.test 192.0.2.10, mx2.example.test 192.0.2.20"
+    );
+    // Neither the policy nor mx2 could be checked: no claim either way.
+    assert_eq!(domain["enforce_ready"], Value::Null);
+
+    let out = run
+        .mtasts(&["check", "example.test", "--ipv4-only", "--format", "json"])
+        .await;
+    let doc = json(&out);
+    assert_eq!(ids(&doc["domains"][0]), ["vantage-family-skipped"]);
+    assert_eq!(doc["domains"][0]["enforce_ready"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vantage_family_unreachable_when_this_network_has_no_route() {
     // Linux answers a TCP connect to a multicast address with ENETUNREACH before any
     // packet is sent: what a host without IPv6 routes gets for every IPv6 address.
@@ -223,7 +251,7 @@ async fn vantage_family_unreachable_when_this_network_has_no_route() {
     );
     assert_eq!(
         domain["findings"][0]["message"],
-        "this network has no route to these MX addresses, so they were not checked: mx1.example.test 2001:db8::10"
+        "this network has no route to these addresses, so they were not checked: mx1.example.test 2001:db8::10"
     );
     assert_eq!(domain["enforce_ready"], Value::Null);
     assert_eq!(run.smtp("2001:db8::10").connections(), 0);
