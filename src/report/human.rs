@@ -8,7 +8,8 @@ use crate::cert;
 use crate::finding::{Finding, Severity, Subject, Verdict};
 use crate::judge::{DomainReport, LintReport};
 use crate::observe::{
-    Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, SmtpProbe, TxtRecord,
+    Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, ProbeFailure, SmtpProbe,
+    TxtRecord,
 };
 use crate::policy::ParsedPolicy;
 use crate::report::{Style, escape};
@@ -207,11 +208,12 @@ impl Domain<'_> {
             }
         }
         if let Some((step, failure)) = &p.failure {
-            parts.push(format!(
-                "failed at {}: {}",
-                step.as_str(),
-                escape(&failure.to_string())
-            ));
+            // A failed handshake's reason is in the TLS session.
+            let why = match (failure, p.tls.as_ref().and_then(|t| t.error.as_ref())) {
+                (ProbeFailure::Tls, Some(tls)) => tls.to_string(),
+                _ => failure.to_string(),
+            };
+            parts.push(format!("failed at {}: {}", step.as_str(), escape(&why)));
         }
         parts.push(format!("{} ms", p.elapsed.as_millis()));
         parts.join(", ")
