@@ -1114,6 +1114,25 @@ mod tests {
         }
     }
 
+    /// Ids, severities and result-types are public API: any change shows in review as a
+    /// change of this snapshot (src/snapshots/).
+    #[test]
+    fn registry_snapshot() {
+        let lines: Vec<String> = Check::ALL
+            .iter()
+            .map(|c| {
+                let i = c.info();
+                format!(
+                    "{} {} {}",
+                    i.id,
+                    i.severity,
+                    i.result_type.map_or("-", |r| r.as_str())
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+
     #[test]
     fn every_check_says_why_and_how() {
         for &check in Check::ALL {
