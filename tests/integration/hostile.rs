@@ -460,9 +460,8 @@ async fn smtp_banner_timeout_fires_for_a_banner_dripped_a_byte_at_a_time() {
     assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
     assert_eq!(completed_probes(&report), 2);
     assert!(run.smtp_commands("192.0.2.20").is_empty());
-    // A warning: exit 0 unless --fail-on warning.
+    // A warning: exit 0 by default.
     assert_eq!(exit_code(&run, &[]).await, Some(0));
-    assert_eq!(exit_code(&run, &["--fail-on", "warning"]).await, Some(1));
 }
 
 #[tokio::test]
@@ -797,7 +796,6 @@ async fn audit_deadline_fires_for_steps_that_each_beat_the_timeout_but_not_the_d
         .filter_map(|f| f["id"].as_str())
         .collect();
     assert!(ids.contains(&"audit-deadline"), "{ids:?}");
-    assert_eq!(exit_code(&run, &["--fail-on", "warning"]).await, Some(1));
 }
 
 #[tokio::test]
@@ -943,11 +941,21 @@ fn run_counting_descriptors(
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let fds = format!("/proc/{}/fd", child.id());
+    let proc = format!("/proc/{}", child.id());
     let started = Instant::now();
     let mut peak = 0;
     loop {
-        if let Ok(entries) = std::fs::read_dir(&fds) {
+        // Just after exec the child still holds, for a moment, what it inherited from
+        // this process: the kernel closes those after letting the parent go on. Count
+        // once the tool's runtime runs, on a second thread: everything it opens is later.
+        let status = std::fs::read_to_string(format!("{proc}/status")).unwrap_or_default();
+        let threads = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse::<usize>().ok());
+        if threads.is_some_and(|n| n > 1)
+            && let Ok(entries) = std::fs::read_dir(format!("{proc}/fd"))
+        {
             peak = peak.max(entries.count());
         }
         if let Some(status) = child.try_wait().expect("wait") {
@@ -1011,6 +1019,8 @@ async fn fifty_hostile_domains_end_within_one_deadline_holding_few_descriptors()
         peak <= bound,
         "{peak} descriptors open at once, over {bound}"
     );
+    // And the count saw the run at work: it used its whole budget of connections.
+    assert!(peak > MAX_CONNECTIONS, "only {peak} descriptors seen");
     assert_eq!(code, Some(1));
 
     let doc: serde_json::Value =
