@@ -432,15 +432,21 @@ async fn sts_host_tls_fires_for_a_fatal_alert_and_names_it() {
 
 #[tokio::test]
 async fn a_close_delimited_policy_is_read_whole_without_a_finding() {
-    let mut w = World::new();
-    let mut d = w.good_deployment("example.test");
-    d.set_policy(Response::policy(GOOD_POLICY).no_content_length());
-    let run = w.start(d).await;
-    let report = audit(&run, "example.test").await;
-    crate::support::clean(&report);
-    let resp = fetches(&report)[0].result.as_ref().expect("a response");
-    assert_eq!(resp.header("content-length"), None);
-    assert_eq!(resp.body, GOOD_POLICY.as_bytes());
+    let http10 = format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{GOOD_POLICY}");
+    for response in [
+        Response::policy(GOOD_POLICY).no_content_length(),
+        Response::raw(http10.as_bytes()),
+    ] {
+        let mut w = World::new();
+        let mut d = w.good_deployment("example.test");
+        d.set_policy(response);
+        let run = w.start(d).await;
+        let report = audit(&run, "example.test").await;
+        crate::support::clean(&report);
+        let resp = fetches(&report)[0].result.as_ref().expect("a response");
+        assert_eq!(resp.header("content-length"), None);
+        assert_eq!(resp.body, GOOD_POLICY.as_bytes());
+    }
 }
 
 // ---- SMTP ----
