@@ -45,7 +45,7 @@ pub struct DomainReport {
     pub verdict: Verdict,
     /// Whether a sender enforcing this policy would deliver to every MX address; `None`
     /// when that could not be established (MX checks skipped, port 25 blocked here,
-    /// addresses unreachable from this network).
+    /// addresses unreachable from this network, the deadline cut the audit short).
     pub enforce_ready: Option<bool>,
     /// The time the findings hold for, in unix seconds.
     pub judged_at: i64,
@@ -326,7 +326,9 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     // A null MX, or an MX set that could not be looked up, leaves nothing to be ready for.
     let mx_set = matches!(&obs.mx.answer, DnsAnswer::Records(r) if r.iter().any(|m| !m.exchange.is_empty()))
         || obs.mx.answer == DnsAnswer::NoData;
-    let mx_known = obs.mx_checked && mx_set && !mx.port25_blocked && !unchecked;
+    // Operations cut short by the deadline leave the answer open either way.
+    let mx_known =
+        obs.mx_checked && mx_set && !mx.port25_blocked && !unchecked && !obs.deadline_hit;
     let enforce_ready = mx_known.then(|| {
         records.sts.is_some()
             && policy.usable

@@ -19,6 +19,15 @@ pub const MAX_POLICY_BYTES: usize = 64 * 1024;
 /// Most headers an HTTP response may carry before it is judged broken.
 pub const MAX_HEADERS: usize = 100;
 
+/// Most octets of response head (status line and headers) read before the response is
+/// judged broken: a head still incomplete after this many octets is refused. This is
+/// hyper's own bound (its default `max_buf_size`), which reqwest offers no way to change.
+pub const MAX_HEADER_BYTES: usize = 8192 + 4096 * 100;
+
+/// What hyper says when a response head breaks [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`]:
+/// hyper is not a direct dependency, so its error type cannot be asked.
+const HEAD_TOO_LARGE: &str = "message head is too large";
+
 /// What we present as: an MTA fetching a policy (postfix-mta-sts-resolver and mox send
 /// similar non-browser agents, which is what web firewalls sometimes block).
 pub const MTA_USER_AGENT: &str = concat!(
@@ -182,7 +191,14 @@ fn classify(e: &reqwest::Error) -> FetchError {
     if e.is_connect() {
         return FetchError::Connect(chain_text(e));
     }
-    FetchError::Http(chain_text(e))
+    let text = chain_text(e);
+    if text.contains(HEAD_TOO_LARGE) {
+        return FetchError::Http(format!(
+            "the response's headers exceed what the audit reads: at most {MAX_HEADERS} header fields and {} KiB of headers",
+            MAX_HEADER_BYTES / 1024
+        ));
+    }
+    FetchError::Http(text)
 }
 
 fn find_io_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {

@@ -313,6 +313,8 @@ fn parse_line(line: &[u8]) -> Option<(u16, bool, &[u8])> {
 mod tests {
     use std::future::Future;
 
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
     use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream, duplex};
 
     use super::*;
@@ -621,6 +623,115 @@ mod tests {
         for (input, want) in bad {
             let shown = String::from_utf8_lossy(&input[..input.len().min(40)]).into_owned();
             assert_eq!(reply_of(input).await, want, "{shown:?}");
+        }
+    }
+
+    /// Reads one reply from a server that sends `bytes`, forever when `endless`, and
+    /// closes; on a runtime of its own, as proptest cases are not async.
+    fn read_reply(bytes: Vec<u8>, endless: bool) -> Result<Reply, ProbeFailure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let (client, mut server) = duplex(64 * 1024);
+            tokio::spawn(async move {
+                // The client stops reading when it has its answer.
+                while server.write_all(&bytes).await.is_ok() && endless && !bytes.is_empty() {}
+            });
+            Conn::new(client)
+                .reply(Instant::now() + Duration::from_secs(2))
+                .await
+        })
+    }
+
+    /// Bytes that look like replies more often than random ones do: lines of a code (or
+    /// something like one), a separator, any octets, and a line ending or none.
+    fn reply_like() -> impl Strategy<Value = Vec<u8>> {
+        let code = prop_oneof!["[2-5][0-5][0-9]", "[0-9]{0,4}"];
+        let sep = prop::sample::select(vec!["", " ", "-", "\t"]);
+        let text = prop::collection::vec(any::<u8>(), 0..40);
+        let end = prop::sample::select(vec!["\r\n", "\n", "\r", ""]);
+        let line = (code, sep, text, end)
+            .prop_map(|(c, s, t, e)| [c.as_bytes(), s.as_bytes(), &t, e.as_bytes()].concat());
+        prop::collection::vec(line, 0..120).prop_map(|lines| lines.concat())
+    }
+
+    /// One well-formed line, last or not: repeated forever, a reply that never ends.
+    fn one_line() -> impl Strategy<Value = Vec<u8>> {
+        (
+            "[2-5][0-5][0-9][ -][ -~]{0,60}",
+            prop::sample::select(vec!["\r\n", "\n"]),
+        )
+            .prop_map(|(line, end)| format!("{line}{end}").into_bytes())
+    }
+
+    fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..10_000),
+            reply_like(),
+            one_line()
+        ]
+    }
+
+    /// What every outcome of reading a reply must respect.
+    fn within_bounds(read: &Result<Reply, ProbeFailure>) -> Result<(), TestCaseError> {
+        match read {
+            Ok(r) => {
+                prop_assert!((200..600).contains(&r.code), "{}", r.code);
+                prop_assert!(!r.lines.is_empty() && r.lines.len() <= MAX_LINES);
+                prop_assert!(
+                    r.lines
+                        .iter()
+                        .all(|l| l.len() <= MAX_LINE && !l.contains(&b'\n'))
+                );
+            }
+            Err(ProbeFailure::Garbage(g)) => prop_assert!(g.len() <= MAX_GARBAGE),
+            // The input ended, or was endless: either way the reader decides without the clock.
+            Err(ProbeFailure::Timeout) => prop_assert!(false, "the reader waited for more"),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn the_reply_reader_ends_within_bounds_on_any_bytes(bytes in any_bytes()) {
+            within_bounds(&read_reply(bytes, false))?;
+        }
+
+        /// No input keeps the reader reading: the line and line-count caps end it.
+        #[test]
+        fn the_reply_reader_ends_on_endless_input(bytes in any_bytes()) {
+            within_bounds(&read_reply(bytes, true))?;
+        }
+
+        #[test]
+        fn a_printed_reply_reads_back_the_same(
+            digits in (2u16..=5, 0u16..=5, 0u16..=9),
+            lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 1..=MAX_LINES),
+            lf_only in any::<bool>(),
+        ) {
+            let code = digits.0 * 100 + digits.1 * 10 + digits.2;
+            // A line's text is any octets but LF, and cannot end in CR (that is the CRLF's).
+            let lines: Vec<Vec<u8>> = lines
+                .into_iter()
+                .map(|mut l| {
+                    l.retain(|b| *b != b'\n');
+                    while l.last() == Some(&b'\r') {
+                        l.pop();
+                    }
+                    l
+                })
+                .collect();
+            let mut printed = Vec::new();
+            for (i, text) in lines.iter().enumerate() {
+                let sep = if i + 1 == lines.len() { " " } else { "-" };
+                printed.extend_from_slice(format!("{code}{sep}").as_bytes());
+                printed.extend_from_slice(text);
+                printed.extend_from_slice(if lf_only { b"\n" } else { b"\r\n" });
+            }
+            prop_assert_eq!(read_reply(printed, false), Ok(Reply { code, lines }));
         }
     }
 

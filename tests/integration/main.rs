@@ -8,6 +8,7 @@ mod support;
 mod bench;
 mod cli;
 mod dns_stages;
+mod hostile;
 mod lint;
 mod mx;
 mod policy;

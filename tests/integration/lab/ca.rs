@@ -36,6 +36,9 @@ pub enum Chain {
     LeafOnly,
     /// Leaf, intermediate and the root as well.
     WithRoot,
+    /// The leaf followed by this many copies of its issuer: a chain longer than any
+    /// client keeps.
+    Long(usize),
 }
 
 /// The key of a server certificate (ring cannot generate RSA keys: stack.md gotcha 13).
@@ -68,6 +71,8 @@ pub struct Cert {
     pub key: KeyAlg,
     /// The name in the subject CN only, with no subjectAltName extension.
     pub cn_only: bool,
+    /// The subject CN, when it is not the first DNS name (any text, hostile included).
+    pub cn: Option<String>,
 }
 
 impl Default for Cert {
@@ -87,6 +92,7 @@ impl Cert {
             chain: Chain::Complete,
             key: KeyAlg::EcdsaP256,
             cn_only: false,
+            cn: None,
         }
     }
 
@@ -147,6 +153,18 @@ impl Cert {
 
     pub fn key(mut self, key: KeyAlg) -> Cert {
         self.key = key;
+        self
+    }
+
+    /// This subject CN instead of the first DNS name.
+    pub fn subject_cn(mut self, cn: &str) -> Cert {
+        self.cn = Some(cn.to_string());
+        self
+    }
+
+    /// Sent as the leaf followed by `copies` of its issuer.
+    pub fn long_chain(mut self, copies: usize) -> Cert {
+        self.chain = Chain::Long(copies);
         self
     }
 }
@@ -260,10 +278,10 @@ impl TestCa {
     pub fn issue(&self, cert: &Cert, host: &str) -> ServerCert {
         let names = cert.names.clone().unwrap_or_else(|| vec![host.to_string()]);
         let mut params = CertificateParams::new(names.clone()).expect("leaf names");
-        params.distinguished_name.push(
-            DnType::CommonName,
-            names.first().cloned().unwrap_or_default(),
-        );
+        let cn = cert.cn.clone().or_else(|| names.first().cloned());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, cn.unwrap_or_default());
         if cert.cn_only {
             params.subject_alt_names.clear();
         }
@@ -290,8 +308,10 @@ impl TestCa {
             }
         };
         let mut chain = vec![leaf.expect("leaf").der().clone()];
-        if cert.chain != Chain::LeafOnly {
-            chain.extend(issuer);
+        match cert.chain {
+            Chain::LeafOnly => {}
+            Chain::Long(copies) => chain.extend(issuer.iter().cycle().take(copies).cloned()),
+            Chain::Complete | Chain::WithRoot => chain.extend(issuer),
         }
         if cert.chain == Chain::WithRoot {
             chain.extend(root);

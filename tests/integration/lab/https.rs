@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::ca::{Cert, TestCa, Tls};
+use super::smtp::read_record;
 use super::{Task, accept_loop, hold, lock};
 
 /// Bound on a request's head (request line and headers).
@@ -186,6 +187,9 @@ pub enum Behaviour {
     Silent,
     /// Refuse connections (nothing listens on the port).
     Refuse,
+    /// Read the ClientHello and answer with a fatal alert of this description (40 =
+    /// handshake_failure), then close.
+    Alert(u8),
 }
 
 /// One HTTPS server: its certificate, its TLS versions and its behaviour.
@@ -230,6 +234,14 @@ impl Https {
     pub fn refused() -> Https {
         Https {
             behaviour: Behaviour::Refuse,
+            ..Https::new(Response::status(500))
+        }
+    }
+
+    /// A fatal TLS alert in answer to the ClientHello, e.g. 40 (handshake_failure).
+    pub fn tls_alert(description: u8) -> Https {
+        Https {
+            behaviour: Behaviour::Alert(description),
             ..Https::new(Response::status(500))
         }
     }
@@ -295,6 +307,13 @@ async fn serve(
 ) {
     if let Behaviour::NoTls = *behaviour {
         return hold(stream).await;
+    }
+    if let Behaviour::Alert(description) = *behaviour {
+        let mut stream = stream;
+        if read_record(&mut stream).await.is_some() {
+            let _ = stream.write_all(&[21, 3, 3, 0, 2, 2, description]).await;
+        }
+        return;
     }
     if let Behaviour::PlainHttp = *behaviour {
         let mut stream = stream;

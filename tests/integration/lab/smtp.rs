@@ -73,6 +73,9 @@ pub struct Smtp {
     pub after_starttls: AfterStarttls,
     /// Reply to EHLO inside TLS; `None` means the default list without STARTTLS.
     pub ehlo_after_tls: Option<String>,
+    /// Wait this long before the banner and before each reply: every step is slow, none
+    /// slower than this.
+    pub reply_delay: Option<Duration>,
 }
 
 impl Default for Smtp {
@@ -96,6 +99,7 @@ impl Smtp {
             inject: Vec::new(),
             after_starttls: AfterStarttls::Tls,
             ehlo_after_tls: None,
+            reply_delay: None,
         }
     }
 
@@ -213,6 +217,12 @@ impl Smtp {
         self.ehlo_after_tls = Some(reply.to_string());
         self
     }
+
+    /// Every reply (the banner too) comes `delay` late.
+    pub fn slow_replies(mut self, delay: Duration) -> Smtp {
+        self.reply_delay = Some(delay);
+        self
+    }
 }
 
 /// A command line as the server received it.
@@ -326,6 +336,7 @@ impl Session {
             .banner
             .clone()
             .unwrap_or_else(|| crlf(&format!("220 {} ESMTP", self.host)));
+        self.pause().await;
         let sent = match self.smtp.opening {
             Opening::Tarpit => return hold(stream).await,
             Opening::Refuse | Opening::Hang | Opening::Close => return,
@@ -391,6 +402,7 @@ impl Session {
             let command = Command { conn, tls, line };
             let verb = command.verb();
             lock(&self.log).push(command);
+            self.pause().await;
             let out = rd.get_mut();
             match verb.as_str() {
                 "EHLO" if self.smtp.endless_ehlo && !tls => {
@@ -436,6 +448,13 @@ impl Session {
                     .await
                     .ok()?,
             }
+        }
+    }
+
+    /// The [`Smtp::slow_replies`] delay, if any.
+    async fn pause(&self) {
+        if let Some(delay) = self.smtp.reply_delay {
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -489,7 +508,7 @@ async fn full_listener() -> (TcpListener, TcpStream) {
 }
 
 /// Reads one TLS record (the ClientHello), bounded by the record length limit.
-async fn read_record<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Vec<u8>> {
+pub(super) async fn read_record<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Vec<u8>> {
     let mut header = [0; 5];
     stream.read_exact(&mut header).await.ok()?;
     let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
