@@ -293,9 +293,8 @@ struct Probed<'a> {
 
 fn dns_limit(name: &str) -> String {
     format!(
-        "the DNS answer for {name} holds more than {} records or {} bytes; only the first were judged (the audit's limit)",
-        crate::net::dns::MAX_RECORDS,
-        crate::net::dns::MAX_ANSWER_BYTES
+        "the DNS answer for {name} holds more than {} records; only the first were judged (the audit's limit)",
+        crate::net::dns::MAX_RECORDS
     )
 }
 

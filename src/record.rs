@@ -292,14 +292,20 @@ fn mistyped(text: &str, g: &Grammar) -> Option<String> {
 
 /// Describes the strings of a multi-string record and the text senders make of them.
 fn multistring(record: &TxtRecord, joined: &[u8]) -> String {
-    let parts: Vec<String> = record
+    // A few strings say how it is split; a hostile record may have hundreds.
+    const SHOWN: usize = 4;
+    let mut parts: Vec<String> = record
         .strings
         .iter()
+        .take(SHOWN)
         .map(|s| quoted(&String::from_utf8_lossy(s)))
         .collect();
+    if record.strings.len() > SHOWN {
+        parts.push(format!("and {} more", record.strings.len() - SHOWN));
+    }
     let mut message = format!(
         "the record is split into {} strings ({}), which senders join without spaces into {}",
-        parts.len(),
+        record.strings.len(),
         parts.join(" "),
         quoted(&String::from_utf8_lossy(joined))
     );

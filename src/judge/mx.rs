@@ -92,6 +92,20 @@ pub fn judge(
                 continue;
             }
             let mut problems = probe_problems(probe, &host.name, ctx);
+            // A timeout may be the deadline's doing rather than the server's: say so.
+            let waits = [
+                Check::SmtpConnectTimeout,
+                Check::SmtpBannerTimeout,
+                Check::SmtpTimeout,
+            ];
+            for p in problems
+                .iter_mut()
+                .filter(|p| obs.deadline_hit && waits.contains(&p.check))
+            {
+                p.message.push_str(
+                    "; the audit's per-domain deadline was reached, so the server may only be slow",
+                );
+            }
             if let Some(tls) = &probe.tls
                 && !tls.chain.is_empty()
                 && !tlsa.is_empty()

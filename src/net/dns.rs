@@ -18,9 +18,6 @@ use tokio::time::Instant;
 
 use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
 
-/// Answers larger than this (summed over records) are cut: a TXT RRset is a few hundred
-/// octets, and nothing legitimate comes near it.
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// At most this many records of one RRset are kept.
 pub const MAX_RECORDS: usize = 64;
 /// CNAME links followed by hand before a chain counts as broken (hickory follows 8).
@@ -246,7 +243,7 @@ struct Kept<T> {
     records: Vec<T>,
     cnames: Vec<String>,
     ttl: Option<u32>,
-    /// Records were left out: more than [`MAX_RECORDS`] or [`MAX_ANSWER_BYTES`].
+    /// Records were left out: more than [`MAX_RECORDS`].
     truncated: bool,
 }
 
@@ -261,7 +258,6 @@ fn collect<T>(
         ttl: None,
         truncated: false,
     };
-    let mut bytes = 0usize;
     for rec in answers {
         if let RData::CNAME(c) = &rec.data {
             kept.cnames.push(presentation(&c.0));
@@ -269,8 +265,8 @@ fn collect<T>(
         if rec.record_type() != rtype {
             continue;
         }
-        bytes += rdata_len(&rec.data);
-        if kept.records.len() >= MAX_RECORDS || bytes > MAX_ANSWER_BYTES {
+        // One DNS message is at most 64 KiB, so the record count is the only cap needed.
+        if kept.records.len() >= MAX_RECORDS {
             kept.truncated = true;
             continue;
         }
@@ -280,14 +276,6 @@ fn collect<T>(
         }
     }
     kept
-}
-
-fn rdata_len(data: &RData) -> usize {
-    match data {
-        RData::TXT(t) => t.txt_data.iter().map(|s| s.len() + 1).sum(),
-        RData::TLSA(t) => t.cert_data.len() + 3,
-        _ => 16,
-    }
 }
 
 /// Why a CNAME chain ended without a record: it loops, or it is longer than the resolver follows.
