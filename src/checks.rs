@@ -159,6 +159,7 @@ checks! {
     SmtpStarttlsInjection,
     SmtpTlsHandshake,
     SmtpTlsVersionMin,
+    SmtpTlsCipher,
     SmtpEhloAfterTls,
     SmtpCertUntrusted,
     SmtpCertSelfSigned,
@@ -945,6 +946,14 @@ impl Check {
                 "Enable TLS 1.2 and 1.3: MTA-STS senders require at least TLS 1.2.",
                 "RFC 8461 §7.2; RFC 8996",
                 Some(ValidationFailure),
+            ),
+            SmtpTlsCipher => c(
+                "smtp-tls-cipher",
+                Warning,
+                "only legacy TLS 1.2 cipher suites",
+                "Enable ECDHE with AES-GCM or ChaCha20-Poly1305 and TLS 1.3: modern TLS stacks refuse RSA key exchange, CBC and older suites, and so will more and more senders.",
+                "RFC 8461 §7.2; RFC 7525 §4.2",
+                None,
             ),
             SmtpEhloAfterTls => c(
                 "smtp-ehlo-after-tls",

@@ -325,9 +325,14 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     // A null MX, or an MX set that could not be looked up, leaves nothing to be ready for.
     let mx_set = matches!(&obs.mx.answer, DnsAnswer::Records(r) if r.iter().any(|m| !m.exchange.is_empty()))
         || obs.mx.answer == DnsAnswer::NoData;
-    // Operations cut short by the deadline leave the answer open either way.
-    let mx_known =
-        obs.mx_checked && mx_set && !mx.port25_blocked && !unchecked && !obs.deadline_hit;
+    // Operations cut short by the deadline, or servers only other TLS libraries can talk
+    // to, leave the answer open either way.
+    let mx_known = obs.mx_checked
+        && mx_set
+        && !mx.port25_blocked
+        && !mx.beyond_reach
+        && !unchecked
+        && !obs.deadline_hit;
     let enforce_ready = mx_known.then(|| {
         records.sts.is_some()
             && policy.usable

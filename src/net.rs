@@ -284,10 +284,14 @@ impl Net {
                 ..SmtpProbe::default()
             },
         };
-        // rustls speaks only TLS 1.2 and 1.3: ask again by hand to learn what the server does speak.
-        if probe.tls.as_ref().and_then(|t| t.error.as_ref()) == Some(&TlsFailure::NoCommonVersion)
-            && let Ok(stream) = self.connect(host, addr, 25, deadline).await
-        {
+        // rustls speaks only TLS 1.2 and 1.3 with modern suites: when the server refuses it
+        // (no version in common, or an alert such as handshake_failure for no shared
+        // cipher), ask again by hand to learn what the server does speak.
+        let refused = matches!(
+            probe.tls.as_ref().and_then(|t| t.error.as_ref()),
+            Some(TlsFailure::NoCommonVersion | TlsFailure::Alert(_))
+        );
+        if refused && let Ok(stream) = self.connect(host, addr, 25, deadline).await {
             probe.legacy = Some(smtp::legacy_session(stream, &params).await);
         }
         probe.addr = Some(addr);

@@ -438,8 +438,13 @@ impl Reply {
 /// What a hand-made legacy ClientHello got back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegacyHello {
-    /// The server chose this version (0x0301 = TLS 1.0, 0x0302 = TLS 1.1, ...) and suite.
-    ServerHello { version: u16, cipher: u16 },
+    /// The server chose this version (0x0301 = TLS 1.0, 0x0302 = TLS 1.1, ...) and suite,
+    /// and sent these certificates (DER, leaf first; empty when none was read).
+    ServerHello {
+        version: u16,
+        cipher: u16,
+        chain: Vec<Vec<u8>>,
+    },
     /// The server answered with an alert (level, description).
     Alert { level: u8, description: u8 },
     /// Anything else: closed, timed out, not TLS.

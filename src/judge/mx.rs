@@ -6,8 +6,10 @@ use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
 use crate::judge::{Context, Endpoint, address_lookups, certificate, family_unreachable};
 use crate::names;
+use crate::net::legacy::suite_name;
 use crate::observe::{
     DnsAnswer, LegacyHello, MxHost, Observations, ProbeFailure, SmtpProbe, Step, TlsFailure,
+    TlsSession,
 };
 use crate::policy::{Mode, Policy};
 
@@ -17,6 +19,9 @@ pub struct MxJudgement {
     pub all_verified: bool,
     /// No MX address answered on port 25, most likely because this network blocks it.
     pub port25_blocked: bool,
+    /// Some address speaks only what this auditor's TLS library refuses but other senders
+    /// accept: whether those senders would deliver is unknown.
+    pub beyond_reach: bool,
 }
 
 pub fn judge(
@@ -27,6 +32,7 @@ pub fn judge(
 ) -> MxJudgement {
     let hosts = &obs.mx_hosts;
     let mut all_verified = !hosts.is_empty();
+    let mut beyond_reach = false;
     // A null MX has no host for a pattern to match: nothing to compare.
     let mx_set_known = match &obs.mx.answer {
         DnsAnswer::Records(r) => !r.iter().any(|m| m.exchange.is_empty()),
@@ -43,6 +49,7 @@ pub fn judge(
         return MxJudgement {
             all_verified: false,
             port25_blocked: false,
+            beyond_reach: false,
         };
     }
 
@@ -116,6 +123,7 @@ pub fn judge(
                         format!("the certificate served at {} matches none of the TLSA records at _25._tcp.{}", addr(probe), host.name),
                     ));
             }
+            beyond_reach |= problems.iter().any(|p| p.check == Check::SmtpTlsCipher);
             let completed = probe
                 .ehlo_after_tls
                 .as_ref()
@@ -134,6 +142,7 @@ pub fn judge(
     MxJudgement {
         all_verified,
         port25_blocked,
+        beyond_reach,
     }
 }
 
@@ -309,6 +318,16 @@ fn probe_problems(p: &SmtpProbe, host: &str, ctx: &Context<'_>) -> Vec<Problem> 
         .filter(|t| !t.chain.is_empty() || t.error.is_none())
     {
         out.extend(certificate(tls, host, ctx, Endpoint::Mx));
+    } else if let Some(LegacyHello::ServerHello { chain, .. }) = &p.legacy
+        && !chain.is_empty()
+    {
+        // rustls refused the server, but the legacy handshake showed its certificate (sent
+        // in the clear up to TLS 1.2): judge it, since other senders will.
+        let seen = TlsSession {
+            chain: chain.clone(),
+            ..TlsSession::default()
+        };
+        out.extend(certificate(&seen, host, ctx, Endpoint::Mx));
     }
     if let Some(reply) = p.ehlo_after_tls.as_ref().filter(|r| !r.is_positive()) {
         out.push(Problem::new(
@@ -382,36 +401,63 @@ fn tls_problem(p: &SmtpProbe, host: &str) -> Problem {
         .as_ref()
         .and_then(|t| t.error.clone())
         .unwrap_or(TlsFailure::Other("unknown".into()));
-    if error == TlsFailure::NoCommonVersion {
-        match &p.legacy {
-            Some(LegacyHello::ServerHello { version, cipher }) if *version < 0x0303 => {
-                return Problem::new(
-                    Check::SmtpTlsVersionMin,
-                    format!(
-                        "{host} at {at} speaks at most {} (it chose {} for a legacy ClientHello); senders require TLS 1.2 or 1.3",
-                        tls_version_name(*version),
-                        cipher_name(*cipher)
-                    ),
-                );
-            }
-            Some(LegacyHello::ServerHello { .. })
-            | Some(LegacyHello::Alert { .. })
-            | Some(LegacyHello::Failed(_))
-            | None => {
-                return Problem::new(
-                    Check::SmtpTlsVersionMin,
-                    format!(
-                        "{host} at {at} offers neither TLS 1.2 nor TLS 1.3{}",
-                        legacy_text(p.legacy.as_ref())
-                    ),
-                );
-            }
-        }
+    match (&error, &p.legacy) {
+        // The server speaks only TLS 1.0 or 1.1: senders refuse that.
+        (
+            _,
+            Some(LegacyHello::ServerHello {
+                version, cipher, ..
+            }),
+        ) if *version < 0x0303 => Problem::new(
+            Check::SmtpTlsVersionMin,
+            format!(
+                "{host} at {at} speaks at most {} (it chose {} for a legacy ClientHello); senders require TLS 1.2 or 1.3",
+                tls_version_name(*version),
+                suite_name(*cipher)
+            ),
+        ),
+        // TLS 1.2, but only with a suite rustls never offers: OpenSSL-based senders may still connect.
+        (_, Some(LegacyHello::ServerHello { cipher, .. })) => Problem::new(
+            Check::SmtpTlsCipher,
+            format!(
+                "{host} at {at} negotiates TLS 1.2 only with {} ({}), which this auditor's TLS library refuses ({error}); many senders still connect, so the session could not be completed here",
+                suite_name(*cipher),
+                cipher_weakness(*cipher)
+            ),
+        ),
+        (TlsFailure::NoCommonVersion, legacy) => Problem::new(
+            Check::SmtpTlsVersionMin,
+            format!(
+                "{host} at {at} offers neither TLS 1.2 nor TLS 1.3{}",
+                legacy_text(legacy.as_ref())
+            ),
+        ),
+        _ => Problem::new(
+            Check::SmtpTlsHandshake,
+            format!("the TLS handshake with {host} at {at} failed: {error}"),
+        ),
     }
-    Problem::new(
-        Check::SmtpTlsHandshake,
-        format!("the TLS handshake with {host} at {at} failed: {error}"),
-    )
+}
+
+/// Why a TLS 1.2 suite is refused by modern stacks, from its IANA name.
+fn cipher_weakness(cipher: u16) -> &'static str {
+    let name = suite_name(cipher);
+    if name.contains("RC4")
+        || name.contains("3DES")
+        || name.contains("_DES_")
+        || name.contains("NULL")
+        || name.contains("EXPORT")
+    {
+        "broken encryption, which many senders refuse too"
+    } else if name.starts_with("TLS_RSA_") {
+        "RSA key exchange, without forward secrecy"
+    } else if name.contains("_CBC_") {
+        "CBC mode, not an AEAD cipher"
+    } else if name.starts_with("TLS_DHE_") {
+        "finite-field Diffie-Hellman"
+    } else {
+        "a suite modern TLS stacks do not offer"
+    }
 }
 
 fn legacy_text(legacy: Option<&LegacyHello>) -> String {
@@ -438,10 +484,6 @@ pub fn tls_version_name(version: u16) -> String {
         0x0304 => "TLS 1.3".into(),
         v => format!("version 0x{v:04x}"),
     }
-}
-
-fn cipher_name(cipher: u16) -> String {
-    format!("{:?}", rustls::CipherSuite::from(cipher))
 }
 
 fn reply_text(r: &crate::observe::Reply) -> String {

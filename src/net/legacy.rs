@@ -1,8 +1,10 @@
-//! A hand-made TLS ClientHello and a parser for the first record of the answer, to
-//! learn which legacy version (TLS 1.0, 1.1) a server speaks when rustls, which only
-//! speaks TLS 1.2 and 1.3, finds no version in common (stack.md §3f).
+//! A hand-made TLS ClientHello and a parser for the start of the answer, to learn what a
+//! server speaks when rustls cannot agree with it: a legacy version (TLS 1.0, 1.1; rustls
+//! speaks only 1.2 and 1.3, stack.md §3f) or a legacy cipher suite (RSA key exchange, CBC,
+//! which rustls never offers but OpenSSL-based senders do).
 //!
-//! The hello is never followed through: only the server's first record is read.
+//! The hello is never followed through: the ServerHello and, up to TLS 1.2 where it is
+//! sent in the clear, the Certificate message are read, then the connection is dropped.
 
 use rustls::pki_types::ServerName;
 
@@ -12,52 +14,56 @@ use crate::observe::LegacyHello;
 pub const MAX_RECORD: usize = 16384;
 /// Record header: type, version, length (RFC 5246 §6.2.1).
 pub const RECORD_HEADER: usize = 5;
-/// The most bytes [`parse_answer`] needs to decide: one header and one record.
-pub const MAX_ANSWER: usize = RECORD_HEADER + MAX_RECORD;
+/// The most bytes read of the server's first flight: the ServerHello and a Certificate
+/// message of a long chain (several records).
+pub const MAX_ANSWER: usize = 64 * 1024;
 
 const HANDSHAKE: u8 = 22;
 const ALERT: u8 = 21;
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
+const CERTIFICATE: u8 = 11;
+const SERVER_HELLO_DONE: u8 = 14;
 
 /// Every suite a legacy server might pick: ECDHE, DHE and RSA key exchange with
-/// GCM, CBC, 3DES and RC4, then the renegotiation SCSV (RFC 5746 §3.3).
-const CIPHERS: &[u16] = &[
-    0xc02c, // TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-    0xc030, // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-    0xc02b, // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-    0xc02f, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-    0xcca9, // TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-    0xcca8, // TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
-    0xc024, // TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384
-    0xc028, // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384
-    0xc023, // TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
-    0xc027, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
-    0xc00a, // TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA
-    0xc014, // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
-    0xc009, // TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
-    0xc013, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
-    0x009f, // TLS_DHE_RSA_WITH_AES_256_GCM_SHA384
-    0x009e, // TLS_DHE_RSA_WITH_AES_128_GCM_SHA256
-    0x006b, // TLS_DHE_RSA_WITH_AES_256_CBC_SHA256
-    0x0067, // TLS_DHE_RSA_WITH_AES_128_CBC_SHA256
-    0x0039, // TLS_DHE_RSA_WITH_AES_256_CBC_SHA
-    0x0033, // TLS_DHE_RSA_WITH_AES_128_CBC_SHA
-    0x009d, // TLS_RSA_WITH_AES_256_GCM_SHA384
-    0x009c, // TLS_RSA_WITH_AES_128_GCM_SHA256
-    0x003d, // TLS_RSA_WITH_AES_256_CBC_SHA256
-    0x003c, // TLS_RSA_WITH_AES_128_CBC_SHA256
-    0x0035, // TLS_RSA_WITH_AES_256_CBC_SHA
-    0x002f, // TLS_RSA_WITH_AES_128_CBC_SHA
-    0xc008, // TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA
-    0xc012, // TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA
-    0x0016, // TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA
-    0x000a, // TLS_RSA_WITH_3DES_EDE_CBC_SHA
-    0xc007, // TLS_ECDHE_ECDSA_WITH_RC4_128_SHA
-    0xc011, // TLS_ECDHE_RSA_WITH_RC4_128_SHA
-    0x0005, // TLS_RSA_WITH_RC4_128_SHA
-    0x0004, // TLS_RSA_WITH_RC4_128_MD5
-    0x00ff, // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+/// GCM, CBC, 3DES and RC4, then the renegotiation SCSV (RFC 5746 §3.3); with their IANA
+/// names, which rustls does not know for the suites it never offers.
+const CIPHERS: &[(u16, &str)] = &[
+    (0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+    (0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+    (0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"),
+    (0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"),
+    (0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
+    (0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
+    (0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+    (0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"),
+    (0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
+    (0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+    (0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"),
+    (0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
+    (0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"),
+    (0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
+    (0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384"),
+    (0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256"),
+    (0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256"),
+    (0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256"),
+    (0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"),
+    (0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"),
+    (0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"),
+    (0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+    (0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"),
+    (0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+    (0x0005, "TLS_RSA_WITH_RC4_128_SHA"),
+    (0x0004, "TLS_RSA_WITH_RC4_128_MD5"),
+    (0x00ff, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"),
 ];
 
 /// x25519, secp256r1, secp384r1, secp521r1 (RFC 8422 §5.1.1).
@@ -94,7 +100,8 @@ pub fn client_hello(version: u16, host: &str) -> Vec<u8> {
     // keeps the function pure.
     body.extend_from_slice(&[0x5a; 32]);
     body.push(0); // no session id
-    put_vec16(&mut body, &u16s(CIPHERS));
+    let suites: Vec<u16> = CIPHERS.iter().map(|(suite, _)| *suite).collect();
+    put_vec16(&mut body, &u16s(&suites));
     body.extend_from_slice(&[1, 0]); // null compression only
     put_vec16(&mut body, &extensions);
 
@@ -106,6 +113,14 @@ pub fn client_hello(version: u16, host: &str) -> Vec<u8> {
     let mut record = vec![HANDSHAKE, 0x03, 0x01];
     put_vec16(&mut record, &handshake);
     record
+}
+
+/// The IANA name of a cipher suite (e.g. "TLS_RSA_WITH_AES_128_CBC_SHA").
+pub fn suite_name(suite: u16) -> String {
+    match CIPHERS.iter().find(|(s, _)| *s == suite) {
+        Some((_, name)) => (*name).to_string(),
+        None => format!("{:?}", rustls::CipherSuite::from(suite)),
+    }
 }
 
 fn u16s(values: &[u16]) -> Vec<u8> {
@@ -135,42 +150,121 @@ fn put_extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
     put_vec16(out, data);
 }
 
-/// What the server's first record says, or None while it is incomplete.
-pub fn parse_answer(bytes: &[u8]) -> Option<LegacyHello> {
-    let header = bytes.get(..RECORD_HEADER)?;
+/// What the server's first flight says, or None while more bytes could change it.
+/// `ended`: no more bytes will come (closed, timed out, or [`MAX_ANSWER`] read), so
+/// decide with what there is.
+pub fn parse_answer(bytes: &[u8], ended: bool) -> Option<LegacyHello> {
     let failed = |why: String| Some(LegacyHello::Failed(why));
-    let (kind, major, len) = (
-        header[0],
-        header[1],
-        usize::from(u16::from_be_bytes([header[3], header[4]])),
-    );
-    if !matches!(kind, HANDSHAKE | ALERT) || major != 3 {
-        return failed(format!("not a TLS answer: {}", hex(header)));
-    }
-    if len > MAX_RECORD {
-        return failed(format!(
-            "a TLS record of {len} octets (at most {MAX_RECORD})"
-        ));
-    }
-    let payload = bytes.get(RECORD_HEADER..RECORD_HEADER + len)?;
-    if kind == ALERT {
-        return match payload {
-            [level, description] => Some(LegacyHello::Alert {
-                level: *level,
-                description: *description,
-            }),
-            _ => failed(format!("a malformed alert of {len} octets")),
+    // Concatenate the payloads of the leading handshake records (RFC 5246 §6.2.1).
+    let mut handshake = Vec::new();
+    let mut rest = bytes;
+    let mut stopped = ended;
+    while let Some(header) = rest.get(..RECORD_HEADER) {
+        let (kind, major) = (header[0], header[1]);
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let first = handshake.is_empty();
+        if !matches!(kind, HANDSHAKE | ALERT) || major != 3 || len > MAX_RECORD {
+            if first {
+                return failed(if len > MAX_RECORD {
+                    format!("a TLS record of {len} octets (at most {MAX_RECORD})")
+                } else {
+                    format!("not a TLS answer: {}", hex(header))
+                });
+            }
+            stopped = true;
+            break;
+        }
+        let Some(payload) = rest.get(RECORD_HEADER..RECORD_HEADER + len) else {
+            break;
         };
+        if kind == ALERT {
+            if first {
+                return match payload {
+                    [level, description] => Some(LegacyHello::Alert {
+                        level: *level,
+                        description: *description,
+                    }),
+                    _ => failed(format!("a malformed alert of {len} octets")),
+                };
+            }
+            stopped = true;
+            break;
+        }
+        if len == 0 && first {
+            return failed("an empty handshake record".into());
+        }
+        handshake.extend_from_slice(payload);
+        rest = &rest[RECORD_HEADER + len..];
     }
-    match payload.first() {
-        Some(&SERVER_HELLO) => {}
-        Some(t) => return failed(format!("handshake message type {t} instead of ServerHello")),
-        None => return failed("an empty handshake record".into()),
+    if handshake.is_empty() {
+        return ended.then(|| LegacyHello::Failed("the answer ended before a TLS record".into()));
     }
-    match server_hello(payload) {
-        Some((version, cipher)) => Some(LegacyHello::ServerHello { version, cipher }),
-        None => failed("a truncated or malformed ServerHello".into()),
+    // Then the handshake messages: type(1) length(3) body (RFC 5246 §7.4).
+    let mut messages = handshake.as_slice();
+    let mut hello = None;
+    while let Some(header) = messages.get(..4) {
+        let len =
+            usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);
+        let Some(message) = messages.get(..4 + len) else {
+            break;
+        };
+        match (header[0], hello) {
+            (SERVER_HELLO, None) => match server_hello(message) {
+                Some(vc) => hello = Some(vc),
+                None => return failed("a truncated or malformed ServerHello".into()),
+            },
+            (t, None) => {
+                return failed(format!("handshake message type {t} instead of ServerHello"));
+            }
+            (CERTIFICATE, Some((version, cipher))) => {
+                return Some(LegacyHello::ServerHello {
+                    version,
+                    cipher,
+                    chain: certificates(&message[4..]),
+                });
+            }
+            (SERVER_HELLO_DONE, Some((version, cipher))) => {
+                return Some(LegacyHello::ServerHello {
+                    version,
+                    cipher,
+                    chain: vec![],
+                });
+            }
+            _ => {}
+        }
+        messages = &messages[4 + len..];
     }
+    match hello {
+        Some((version, cipher)) if stopped => Some(LegacyHello::ServerHello {
+            version,
+            cipher,
+            chain: vec![],
+        }),
+        None if stopped => failed("a truncated ServerHello".into()),
+        _ => None,
+    }
+}
+
+/// The DER certificates of a Certificate message body: a 24-bit list length, then each
+/// certificate with a 24-bit length (RFC 5246 §7.4.2), at most the chain cap.
+fn certificates(body: &[u8]) -> Vec<Vec<u8>> {
+    let len24 = |b: &[u8]| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]);
+    let mut chain = Vec::new();
+    let Some(list) = body.get(..3).and_then(|h| body.get(3..3 + len24(h))) else {
+        return chain;
+    };
+    let mut rest = list;
+    while let Some(h) = rest.get(..3) {
+        let Some(der) = rest.get(3..3 + len24(h)) else {
+            break;
+        };
+        if chain.len() == crate::net::tls::MAX_CHAIN_CERTS {
+            break;
+        }
+        chain.push(der.to_vec());
+        rest = &rest[3 + len24(h)..];
+    }
+    chain
 }
 
 /// server_version and cipher_suite of a ServerHello: type(1) length(3)
@@ -239,6 +333,7 @@ mod tests {
                 LegacyHello::ServerHello {
                     version: 0x0301,
                     cipher: 0xc014,
+                    chain: vec![],
                 },
             ),
             (
@@ -246,6 +341,7 @@ mod tests {
                 LegacyHello::ServerHello {
                     version: 0x0302,
                     cipher: 0xc014,
+                    chain: vec![],
                 },
             ),
             (
@@ -253,6 +349,7 @@ mod tests {
                 LegacyHello::ServerHello {
                     version: 0x0303,
                     cipher: 0xc030,
+                    chain: vec![],
                 },
             ),
             (
@@ -272,16 +369,24 @@ mod tests {
         ];
         for (answer, want) in cases {
             let bytes = unhex(answer);
-            assert_eq!(parse_answer(&bytes), Some(want.clone()), "{answer}");
+            // Once the server has said all it will, the first record is the answer.
+            assert_eq!(parse_answer(&bytes, true), Some(want.clone()), "{answer}");
             for n in 0..bytes.len() {
-                assert_eq!(parse_answer(&bytes[..n]), None, "{n} octets are incomplete");
+                assert_eq!(
+                    parse_answer(&bytes[..n], false),
+                    None,
+                    "{n} octets are incomplete"
+                );
             }
-            let mut more = bytes.clone();
-            more.extend_from_slice(b"\x16\x03\x01 the next record");
+            // An alert is final; a ServerHello waits for the Certificate that follows it.
+            let alert = matches!(want, LegacyHello::Alert { .. });
+            assert_eq!(parse_answer(&bytes, false).is_some(), alert, "{answer}");
+            let mut done = bytes.clone();
+            done.extend_from_slice(&[22, 3, 1, 0, 4, SERVER_HELLO_DONE, 0, 0, 0]);
             assert_eq!(
-                parse_answer(&more),
+                parse_answer(&done, false),
                 Some(want),
-                "only the first record counts"
+                "ServerHelloDone ends the flight"
             );
         }
     }
@@ -293,16 +398,18 @@ mod tests {
             p.extend_from_slice(&[0; 32]);
             p.push(session_id);
             p.extend_from_slice(rest);
+            p[3] = u8::try_from(p.len() - 4).expect("a short message");
             let mut r = vec![22, 3, 1];
             r.extend_from_slice(&u16::try_from(p.len()).expect("len").to_be_bytes());
             r.extend_from_slice(&p);
             r
         };
         assert_eq!(
-            parse_answer(&hello(0, &[0xc0, 0x13, 0])),
+            parse_answer(&hello(0, &[0xc0, 0x13, 0]), true),
             Some(LegacyHello::ServerHello {
                 version: 0x0301,
-                cipher: 0xc013
+                cipher: 0xc013,
+                chain: vec![],
             })
         );
         let bad: &[(&[u8], &str)] = &[
@@ -321,7 +428,7 @@ mod tests {
             ),
         ];
         for (bytes, why) in bad {
-            match parse_answer(bytes) {
+            match parse_answer(bytes, true) {
                 Some(LegacyHello::Failed(got)) => assert!(got.starts_with(why), "{got} vs {why}"),
                 other => panic!("{bytes:?}: {other:?}"),
             }
@@ -332,13 +439,84 @@ mod tests {
             (0, &[0xc0][..]),
         ] {
             assert_eq!(
-                parse_answer(&hello(session_id, rest)),
+                parse_answer(&hello(session_id, rest), true),
                 Some(LegacyHello::Failed(
                     "a truncated or malformed ServerHello".into()
                 )),
                 "{session_id}"
             );
         }
+    }
+
+    /// A TLS 1.2 ServerHello, then a Certificate message of `certs`, split over records of
+    /// at most `record` octets: what a legacy-cipher server sends in the clear.
+    fn flight(certs: &[&[u8]], record: usize) -> Vec<u8> {
+        let len24 = |n: usize| [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        let mut hello = vec![2, 0, 0, 38, 3, 3];
+        hello.extend_from_slice(&[7; 32]);
+        hello.extend_from_slice(&[0, 0x00, 0x2f, 0]); // no session id, TLS_RSA_WITH_AES_128_CBC_SHA
+        let list: Vec<u8> = certs
+            .iter()
+            .flat_map(|c| [&len24(c.len())[..], c].concat())
+            .collect();
+        let mut cert = vec![CERTIFICATE];
+        cert.extend_from_slice(&len24(list.len() + 3));
+        cert.extend_from_slice(&len24(list.len()));
+        cert.extend_from_slice(&list);
+        let messages = [hello, cert].concat();
+        messages
+            .chunks(record)
+            .flat_map(|chunk| {
+                let mut r = vec![HANDSHAKE, 3, 3];
+                r.extend_from_slice(&u16::try_from(chunk.len()).expect("len").to_be_bytes());
+                r.extend_from_slice(chunk);
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_the_certificates_after_a_tls12_server_hello() {
+        let leaf: &[u8] = b"leaf certificate DER";
+        let issuer: &[u8] = b"intermediate DER";
+        let want = LegacyHello::ServerHello {
+            version: 0x0303,
+            cipher: 0x002f,
+            chain: vec![leaf.to_vec(), issuer.to_vec()],
+        };
+        for record in [16, 40, 1000] {
+            let bytes = flight(&[leaf, issuer], record);
+            assert_eq!(
+                parse_answer(&bytes, false),
+                Some(want.clone()),
+                "records of {record}"
+            );
+            for n in 0..bytes.len() {
+                assert_eq!(
+                    parse_answer(&bytes[..n], false),
+                    None,
+                    "{n} octets of {record}-octet records"
+                );
+            }
+        }
+        // A long chain is kept up to the cap.
+        let many = vec![leaf; crate::net::tls::MAX_CHAIN_CERTS + 5];
+        match parse_answer(&flight(&many, 500), false) {
+            Some(LegacyHello::ServerHello { chain, .. }) => {
+                assert_eq!(chain.len(), crate::net::tls::MAX_CHAIN_CERTS)
+            }
+            other => panic!("{other:?}"),
+        }
+        // A stream cut inside the Certificate still gives the ServerHello.
+        let bytes = flight(&[leaf, issuer], 40);
+        assert_eq!(
+            parse_answer(&bytes[..bytes.len() - 3], true),
+            Some(LegacyHello::ServerHello {
+                version: 0x0303,
+                cipher: 0x002f,
+                chain: vec![]
+            })
+        );
     }
 
     type Extensions = Vec<(u16, Vec<u8>)>;
@@ -403,7 +581,8 @@ mod tests {
     proptest! {
         #[test]
         fn parse_answer_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let _ = parse_answer(&bytes);
+            let _ = parse_answer(&bytes, false);
+            prop_assert!(parse_answer(&bytes, true).is_some(), "an ended stream always has a verdict");
         }
 
         /// Random bytes rarely look like TLS: these get past the record header.
@@ -420,8 +599,10 @@ mod tests {
             let mut bytes = vec![kind, 3, 1];
             bytes.extend_from_slice(&len.to_be_bytes());
             bytes.extend_from_slice(&payload);
-            let answer = parse_answer(&bytes);
-            prop_assert_eq!(answer.is_none(), slack > 0, "incomplete exactly when short");
+            prop_assert!(parse_answer(&bytes, true).is_some());
+            if slack > 0 {
+                prop_assert!(parse_answer(&bytes, false).is_none(), "a short record is incomplete");
+            }
         }
 
         /// The reader may stop at MAX_ANSWER octets: by then there is always a verdict.
@@ -431,7 +612,7 @@ mod tests {
         ) {
             let mut bytes = head;
             bytes.resize(MAX_ANSWER, 0);
-            prop_assert!(parse_answer(&bytes).is_some());
+            prop_assert!(parse_answer(&bytes, bytes.len() >= MAX_ANSWER).is_some());
         }
     }
 }

@@ -263,13 +263,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     /// The server's first TLS record after our hello, read whole or given up on.
     async fn tls_answer(&mut self, deadline: Instant) -> LegacyHello {
         loop {
-            if let Some(answer) = legacy::parse_answer(&self.buf) {
+            let full = self.buf.len() >= legacy::MAX_ANSWER;
+            if let Some(answer) = legacy::parse_answer(&self.buf, full) {
                 return answer;
             }
-            // parse_answer decides within MAX_ANSWER octets, so there is always room.
-            let room = legacy::MAX_ANSWER.saturating_sub(self.buf.len());
+            let room = legacy::MAX_ANSWER - self.buf.len();
             if let Err(failure) = self.fill(room, deadline).await {
-                return LegacyHello::Failed(failure.to_string());
+                // Nothing more will come: what was read may already say enough.
+                return match legacy::parse_answer(&self.buf, true) {
+                    Some(LegacyHello::Failed(_)) | None => LegacyHello::Failed(failure.to_string()),
+                    Some(answer) => answer,
+                };
             }
         }
     }
@@ -918,7 +922,8 @@ mod tests {
             answer,
             LegacyHello::ServerHello {
                 version: 0x0301,
-                cipher: 0xc014
+                cipher: 0xc014,
+                chain: vec![],
             }
         );
 

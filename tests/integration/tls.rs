@@ -25,8 +25,8 @@ async fn smtp_tls_handshake_names_the_alert_the_server_sent() {
         silent(&report, "smtp-tls-version-min");
         assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
         assert_eq!(report.enforce_ready, Some(false));
-        // No legacy probe for an alert that is not about the version.
-        assert_eq!(run.smtp("192.0.2.10").connections(), 1);
+        // A second connection asks with a legacy hello, which gets the alert too.
+        assert_eq!(run.smtp("192.0.2.10").connections(), 2);
         only_ehlo_starttls_quit(&run);
     }
 }
@@ -73,9 +73,10 @@ async fn smtp_tls_version_min_fires_for_a_protocol_version_alert() {
     only_ehlo_starttls_quit(&run);
 }
 
-/// A STARTTLS server in Python speaking one old TLS version: prints its port, then each
+/// A STARTTLS server in Python speaking one TLS version: prints its port, then each
 /// command line it receives. Arguments: leaf DER, intermediate DER, PKCS#8 key DER, a
-/// PEM path to write, and the version ("TLSv1" or "TLSv1_1").
+/// PEM path to write, the version ("TLSv1", "TLSv1_1", "TLSv1_2") and an OpenSSL cipher
+/// list.
 const PYTHON_TLS_SERVER: &str = r#"
 import base64, socket, ssl, sys, threading, warnings
 warnings.simplefilter("ignore")
@@ -85,7 +86,7 @@ with open(sys.argv[4], "w") as f:
     f.write("-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(key).decode() + "-----END PRIVATE KEY-----\n")
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, sys.argv[5])
-ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+ctx.set_ciphers(sys.argv[6])
 ctx.load_cert_chain(sys.argv[4])
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
@@ -136,8 +137,10 @@ fn python_tls_server(
     ca: &TestCa,
     dir: &std::path::Path,
     version: &str,
+    ciphers: &str,
+    cert: &Cert,
 ) -> Result<(Python, u16), String> {
-    let cert = ca.issue(&Cert::good(), "mx1.example.test");
+    let cert = ca.issue(cert, "mx1.example.test");
     let file = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).expect("write");
@@ -155,6 +158,7 @@ fn python_tls_server(
         .arg(file("key.der", &key))
         .arg(dir.join("chain.pem"))
         .arg(version)
+        .arg(ciphers)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -187,7 +191,14 @@ async fn smtp_tls_version_min_against_real_tls_1_0_and_1_1_servers() {
         let d = w.good_deployment("example.test");
         let run = w.start(d).await;
         let dir = tempfile::tempdir().expect("temporary directory");
-        let (mut python, port) = match python_tls_server(&run.ca, dir.path(), version) {
+        let started = python_tls_server(
+            &run.ca,
+            dir.path(),
+            version,
+            "DEFAULT:@SECLEVEL=0",
+            &Cert::good(),
+        );
+        let (mut python, port) = match started {
             Ok(started) => started,
             Err(why) => {
                 println!("skipped: {why}");
@@ -226,6 +237,92 @@ async fn smtp_tls_version_min_against_real_tls_1_0_and_1_1_servers() {
         // The real handshake, then the legacy probe: each after EHLO and STARTTLS.
         assert_eq!(verbs, ["EHLO", "STARTTLS", "EHLO", "STARTTLS"], "{log}");
     }
+}
+
+#[tokio::test]
+async fn smtp_tls_cipher_fires_for_a_tls12_server_with_only_legacy_suites() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().legacy_ciphers();
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "smtp-tls-cipher");
+    assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
+    assert!(
+        f.message.starts_with(
+            "mx2.example.test at 192.0.2.20 negotiates TLS 1.2 only with TLS_RSA_WITH_AES_128_CBC_SHA (RSA key exchange, without forward secrecy)"
+        ),
+        "{}",
+        f.message
+    );
+    // Not a handshake failure that senders would share, and its certificate is fine.
+    silent(&report, "smtp-tls-handshake");
+    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    assert_eq!(report.verdict, mtasts::finding::Verdict::Warn);
+    // Whether senders would deliver there depends on their TLS library: unknown.
+    assert_eq!(report.enforce_ready, None);
+    only_ehlo_starttls_quit(&run);
+}
+
+#[tokio::test]
+async fn a_certificate_seen_only_in_the_legacy_handshake_is_still_judged() {
+    for smtp in [
+        Smtp::good().legacy_ciphers(),
+        Smtp::good().legacy_tls(0x0301),
+    ] {
+        let mut w = World::new();
+        let mut d = w.good_deployment("example.test");
+        d.mx[1].addrs[0].smtp = smtp.cert(Cert::expired());
+        let run = w.start(d).await;
+        let report = audit(&run, "example.test").await;
+        let f = fires(&report, "smtp-cert-expired");
+        assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // a skipped test says why
+async fn smtp_tls_cipher_against_a_real_cbc_only_tls12_server() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // OpenSSL with nothing but ECDHE-ECDSA-AES128-SHA (0xC009), a CBC suite rustls lacks.
+    let started = python_tls_server(
+        &run.ca,
+        dir.path(),
+        "TLSv1_2",
+        "ECDHE-ECDSA-AES128-SHA",
+        &Cert::good(),
+    );
+    let (_python, port) = match started {
+        Ok(started) => started,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let mut cfg = run.config();
+    cfg.connect_to.insert(
+        0,
+        format!("192.0.2.10:25:127.0.0.1:{port}")
+            .parse()
+            .expect("a rule"),
+    );
+    let report = mtasts::audit(&["example.test".to_string()], &cfg, 14)
+        .await
+        .expect("audit")
+        .remove(0);
+    let f = fires(&report, "smtp-tls-cipher");
+    assert_eq!(f.subject, mx_at("mx1.example.test", "192.0.2.10"));
+    assert!(
+        f.message
+            .contains("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA (CBC mode, not an AEAD cipher)"),
+        "{}",
+        f.message
+    );
+    // The certificate came through the legacy handshake and is good.
+    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
 }
 
 /// A TLSA record with the given data, or (`None`) the data of the served certificate.

@@ -45,10 +45,15 @@ pub enum AfterStarttls {
     /// Read the ClientHello and answer with a fatal alert of this description (40 =
     /// handshake_failure), then close.
     Alert(u8),
-    /// Read the ClientHello and answer with a ServerHello of this version (0x0301 =
-    /// TLS 1.0, 0x0302 = TLS 1.1) and cipher 0xC013: stands in for a legacy-only server,
-    /// for the real handshake and for a later hand-made probe alike.
+    /// Read the ClientHello and answer with the first flight of a server of this version
+    /// (0x0301 = TLS 1.0, 0x0302 = TLS 1.1): ServerHello with cipher 0xC013, the
+    /// certificate chain, ServerHelloDone. Stands in for a legacy-only server, for the real
+    /// handshake and for a later hand-made probe alike.
     Legacy(u16),
+    /// A TLS 1.2 server with only TLS_RSA_WITH_AES_128_CBC_SHA: a ClientHello that offers
+    /// it (the hand-made probe) gets the first flight, any other (rustls) a
+    /// handshake_failure alert, as from OpenSSL with such a cipher list.
+    LegacyCiphers,
 }
 
 /// An SMTP server's script. Replies given as text may hold several lines separated
@@ -212,6 +217,12 @@ impl Smtp {
         self
     }
 
+    /// TLS 1.2 with nothing but TLS_RSA_WITH_AES_128_CBC_SHA.
+    pub fn legacy_ciphers(mut self) -> Smtp {
+        self.after_starttls = AfterStarttls::LegacyCiphers;
+        self
+    }
+
     /// E.g. `554 5.7.0 go away`.
     pub fn ehlo_after_tls_reply(mut self, reply: &str) -> Smtp {
         self.ehlo_after_tls = Some(reply.to_string());
@@ -284,6 +295,7 @@ impl SmtpServer {
                 smtp,
                 host: host.to_string(),
                 tls,
+                chain: cert.chain.iter().map(|c| c.to_vec()).collect(),
                 log: commands.clone(),
             });
             let count = connections.clone();
@@ -326,6 +338,8 @@ struct Session {
     smtp: Smtp,
     host: String,
     tls: TlsAcceptor,
+    /// The certificate chain (DER), for the legacy fakes' Certificate message.
+    chain: Vec<Vec<u8>>,
     log: Arc<Mutex<Vec<Command>>>,
 }
 
@@ -366,8 +380,25 @@ impl Session {
             AfterStarttls::Legacy(version) => {
                 let mut stream = stream;
                 if read_record(&mut stream).await.is_some()
-                    && stream.write_all(&server_hello(version)).await.is_ok()
+                    && stream
+                        .write_all(&first_flight(version, 0xC013, &self.chain))
+                        .await
+                        .is_ok()
                 {
+                    hold(stream).await;
+                }
+            }
+            AfterStarttls::LegacyCiphers => {
+                let mut stream = stream;
+                let Some(hello) = read_record(&mut stream).await else {
+                    return;
+                };
+                let answer = if offers(&hello, 0x002f) {
+                    first_flight(0x0303, 0x002f, &self.chain)
+                } else {
+                    vec![21, 3, 3, 0, 2, 2, 40]
+                };
+                if stream.write_all(&answer).await.is_ok() {
                     hold(stream).await;
                 }
             }
@@ -517,18 +548,53 @@ pub(super) async fn read_record<S: AsyncRead + Unpin>(stream: &mut S) -> Option<
     Some(body)
 }
 
-/// A ServerHello record choosing `version` and TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA.
-fn server_hello(version: u16) -> Vec<u8> {
+/// A server's first flight up to TLS 1.2, in the clear: ServerHello choosing `version`
+/// and `cipher`, Certificate with `chain`, ServerHelloDone (RFC 5246 §7.3), one record
+/// per message.
+fn first_flight(version: u16, cipher: u16, chain: &[Vec<u8>]) -> Vec<u8> {
+    let len24 = |n: usize| [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+    let message = |kind: u8, body: &[u8]| [&[kind][..], &len24(body.len()), body].concat();
+    let record = |message: Vec<u8>| {
+        [
+            &[22][..],
+            &version.to_be_bytes(),
+            &(message.len() as u16).to_be_bytes(),
+            &message,
+        ]
+        .concat()
+    };
     let mut hello = version.to_be_bytes().to_vec();
     hello.extend_from_slice(&[0x42; 32]); // random
     hello.push(0); // empty session id
-    hello.extend_from_slice(&[0xC0, 0x13]); // cipher suite
+    hello.extend_from_slice(&cipher.to_be_bytes());
     hello.push(0); // null compression
-    let mut handshake = vec![2, 0, 0, hello.len() as u8]; // ServerHello, 24-bit length
-    handshake.extend_from_slice(&hello);
-    let mut record = vec![22];
-    record.extend_from_slice(&version.to_be_bytes());
-    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
-    record.extend_from_slice(&handshake);
-    record
+    let list: Vec<u8> = chain
+        .iter()
+        .flat_map(|der| [&len24(der.len())[..], der].concat())
+        .collect();
+    let certificate = [&len24(list.len())[..], &list].concat();
+    [
+        record(message(2, &hello)),
+        record(message(11, &certificate)),
+        record(message(14, &[])),
+    ]
+    .concat()
+}
+
+/// Whether a ClientHello record's payload offers `suite` (RFC 5246 §7.4.1.2).
+fn offers(hello: &[u8], suite: u16) -> bool {
+    // type(1) length(3) client_version(2) random(32), then the session id.
+    let Some(&sid) = hello.get(38) else {
+        return false;
+    };
+    let at = 39 + usize::from(sid);
+    let Some(len) = hello
+        .get(at..at + 2)
+        .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+    else {
+        return false;
+    };
+    hello
+        .get(at + 2..at + 2 + len)
+        .is_some_and(|list| list.chunks(2).any(|c| c == suite.to_be_bytes()))
 }
