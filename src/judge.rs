@@ -67,12 +67,7 @@ pub struct LintReport {
 pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
     let cap = crate::net::https::MAX_POLICY_BYTES;
     let policy = crate::policy::parse(&body[..body.len().min(cap)]);
-    let mut findings: Vec<Finding> = policy
-        .problems
-        .iter()
-        .cloned()
-        .map(|p| p.at(Subject::Policy { addr: None }))
-        .collect();
+    let mut findings: Vec<Finding> = policy::content_findings(&policy).collect();
     if body.len() > cap {
         findings.insert(
             0,

@@ -28,13 +28,7 @@ pub fn judge(
     match &obs.policy {
         PolicySource::Draft { body, .. } => {
             let parsed = policy::parse(body);
-            findings.extend(
-                parsed
-                    .problems
-                    .iter()
-                    .cloned()
-                    .map(|p| p.at(Subject::Policy { addr: None })),
-            );
+            findings.extend(content_findings(&parsed));
             PolicyJudgement {
                 usable: parsed.valid,
                 parsed: Some(parsed),
@@ -164,13 +158,7 @@ fn judge_fetched(
 
     match parsed {
         Some(parsed) => {
-            findings.extend(
-                parsed
-                    .problems
-                    .iter()
-                    .cloned()
-                    .map(|p| p.at(Subject::Policy { addr: None })),
-            );
+            findings.extend(content_findings(&parsed));
             PolicyJudgement {
                 usable: fetch_ok && parsed.valid,
                 parsed: Some(parsed),
@@ -345,6 +333,15 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
         }
     }
     "the same lines, with other line breaks or trailing whitespace".to_string()
+}
+
+/// A parsed policy's problems, as findings about the policy.
+pub fn content_findings(parsed: &ParsedPolicy) -> impl Iterator<Item = Finding> + '_ {
+    parsed
+        .problems
+        .iter()
+        .cloned()
+        .map(|p| p.at(Subject::Policy { addr: None }))
 }
 
 /// The mode's consequences, which depend on whether enforcing would be safe.

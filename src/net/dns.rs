@@ -69,14 +69,25 @@ impl Dns {
     }
 
     pub async fn txt(&self, name: &str, deadline: Instant) -> Lookup<TxtRecord> {
-        let mut lookup = self
-            .lookup(name, RecordType::TXT, deadline, |d| match d {
-                RData::TXT(t) => Some(TxtRecord {
-                    strings: t.txt_data.iter().map(|s| s.to_vec()).collect(),
-                }),
-                _ => None,
-            })
-            .await;
+        self.lookup_explained(name, RecordType::TXT, deadline, |d| match d {
+            RData::TXT(t) => Some(TxtRecord {
+                strings: t.txt_data.iter().map(|s| s.to_vec()).collect(),
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A lookup that, when it finds nothing, follows the CNAME chain at `name`: see
+    /// [`Dns::cname_chain`].
+    async fn lookup_explained<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        deadline: Instant,
+        extract: impl Fn(&RData) -> Option<T>,
+    ) -> Lookup<T> {
+        let mut lookup = self.lookup(name, rtype, deadline, extract).await;
         if absent(&lookup) {
             let (cnames, failure) = self.cname_chain(name, deadline).await;
             explain(&mut lookup, cnames, failure);
@@ -115,20 +126,14 @@ impl Dns {
     }
 
     pub async fn mx(&self, name: &str, deadline: Instant) -> Lookup<MxRecord> {
-        let mut lookup = self
-            .lookup(name, RecordType::MX, deadline, |d| match d {
-                RData::MX(m) => Some(MxRecord {
-                    preference: m.preference,
-                    exchange: presentation(&m.exchange),
-                }),
-                _ => None,
-            })
-            .await;
-        if absent(&lookup) {
-            let (cnames, failure) = self.cname_chain(name, deadline).await;
-            explain(&mut lookup, cnames, failure);
-        }
-        lookup
+        self.lookup_explained(name, RecordType::MX, deadline, |d| match d {
+            RData::MX(m) => Some(MxRecord {
+                preference: m.preference,
+                exchange: presentation(&m.exchange),
+            }),
+            _ => None,
+        })
+        .await
     }
 
     pub async fn tlsa(&self, name: &str, deadline: Instant) -> Lookup<TlsaRecord> {
