@@ -596,7 +596,7 @@ fn plain(error: &webpki::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
@@ -1050,7 +1050,7 @@ b8mqIdlwYt3rIvoNBukCJJRaekV65X+9Ms9BgnMRePYF4UMSXjcoBgnZRVfUPjjg
     //   openssl x509 -req -in weak.csr -CA ca.pem -CAkey ca.key -set_serial 0x1024 -sha256 \
     //     -days 36500 -extfile weak.ext   (CA:FALSE, serverAuth, DNS:weak.example.test)
     //   openssl x509 -req -in sha1.csr -CA ca.pem -CAkey ca.key -set_serial 0x5a1 -sha1 ...
-    const FIXTURE_ROOT: &str = "-----BEGIN CERTIFICATE-----
+    pub(crate) const FIXTURE_ROOT: &str = "-----BEGIN CERTIFICATE-----
 MIIBlDCCATqgAwIBAgIUdsfbN1zEw1KUwhet31rVxayUp8YwCQYHKoZIzj0EATAX
 MRUwEwYDVQQDDAxGaXh0dXJlIFJvb3QwIBcNMjYxMTIzMTQ0NTA2WhgPMjEyNjEw
 MzAxNDQ1MDZaMBcxFTATBgNVBAMMDEZpeHR1cmUgUm9vdDBZMBMGByqGSM49AgEG
@@ -1062,7 +1062,7 @@ MEYCIQC7ObYQk0oxvCUUbW3+tLT9VSyMzm+xnrCxcKcw5vgsHAIhAM5Whj/Gj0tJ
 jgdboQDBP5ogb4NiWZu+vfhAAe7eXhl/
 -----END CERTIFICATE-----
 ";
-    const WEAK_RSA_LEAF: &str = "-----BEGIN CERTIFICATE-----
+    pub(crate) const WEAK_RSA_LEAF: &str = "-----BEGIN CERTIFICATE-----
 MIIB/jCCAaSgAwIBAgICECQwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMRml4dHVy
 ZSBSb290MCAXDTI2MTEyMzE0NDUwNloYDzIxMjYxMDMwMTQ0NTA2WjAcMRowGAYD
 VQQDDBF3ZWFrLmV4YW1wbGUudGVzdDCBnzANBgkqhkiG9w0BAQEFAAOBjQAwgYkC
@@ -1076,7 +1076,7 @@ KoZIzj0EAwIDSAAwRQIhAKvj9sARR9hznqG+2RbAR6YQsgTqdCF3w5Bx7pPtTvJE
 AiACQ743CNk8af4Fvn52pSsziPD+E5MwLUmGgZGrZujwFw==
 -----END CERTIFICATE-----
 ";
-    const SHA1_LEAF: &str = "-----BEGIN CERTIFICATE-----
+    pub(crate) const SHA1_LEAF: &str = "-----BEGIN CERTIFICATE-----
 MIIBtjCCAVygAwIBAgICBaEwCQYHKoZIzj0EATAXMRUwEwYDVQQDDAxGaXh0dXJl
 IFJvb3QwIBcNMjYxMTIzMTQ0NTA2WhgPMjEyNjEwMzAxNDQ1MDZaMBwxGjAYBgNV
 BAMMEXNoYTEuZXhhbXBsZS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
@@ -1090,7 +1090,7 @@ gu6yLygHXqAa7g==
 -----END CERTIFICATE-----
 ";
     /// 2030-01-01, inside the openssl fixtures' validity.
-    const FIXTURE_TIME: i64 = 1_893_456_000;
+    pub(crate) const FIXTURE_TIME: i64 = 1_893_456_000;
 
     #[test]
     fn summarizes_and_judges_rsa_keys() {

@@ -499,3 +499,70 @@ fn days(n: i64) -> String {
         format!("{n} days")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::tests::{FIXTURE_ROOT, FIXTURE_TIME, SHA1_LEAF, WEAK_RSA_LEAF};
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    fn der(pem: &str) -> Vec<u8> {
+        CertificateDer::from_pem_slice(pem.as_bytes())
+            .expect("PEM")
+            .to_vec()
+    }
+
+    fn ids(chain: &[&str], host: &str, endpoint: Endpoint) -> Vec<&'static str> {
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(der(FIXTURE_ROOT)))
+            .expect("root");
+        let ctx = Context {
+            now: FIXTURE_TIME,
+            roots: &roots,
+            expiry_warning_days: 14,
+            port25_reached: true,
+        };
+        let tls = TlsSession {
+            chain: chain.iter().map(|p| der(p)).collect(),
+            ..TlsSession::default()
+        };
+        certificate(&tls, host, &ctx, endpoint)
+            .iter()
+            .map(|p| p.check.id())
+            .collect()
+    }
+
+    /// rustls can serve neither of these certificates, so the lab cannot: the mapping is
+    /// tested here, on certificates made once with openssl (see cert.rs).
+    #[test]
+    fn weak_keys_and_sha1_signatures_are_warnings_on_mx_hosts_only() {
+        assert_eq!(
+            ids(
+                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
+                "weak.example.test",
+                Endpoint::Mx
+            ),
+            ["smtp-cert-weak-key"]
+        );
+        // webpki refuses SHA-1 signatures, so senders do not trust the chain either.
+        assert_eq!(
+            ids(
+                &[SHA1_LEAF, FIXTURE_ROOT],
+                "sha1.example.test",
+                Endpoint::Mx
+            ),
+            ["smtp-cert-untrusted", "smtp-cert-sha1"]
+        );
+        // The policy host is a web server: strength is the web PKI's business there.
+        assert_eq!(
+            ids(
+                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
+                "weak.example.test",
+                Endpoint::PolicyHost
+            ),
+            Vec::<&str>::new()
+        );
+    }
+}

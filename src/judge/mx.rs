@@ -498,3 +498,57 @@ fn reply_text(r: &crate::observe::Reply) -> String {
 fn addr(p: &SmtpProbe) -> String {
     p.addr.map(|a| a.to_string()).unwrap_or_else(|| "?".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each way a session breaks down has its own check; some cannot be provoked on
+    /// loopback (an ICMP host-unreachable, a reset during connect), so the mapping is
+    /// tested here.
+    #[test]
+    fn every_breakdown_has_its_check() {
+        let probe = SmtpProbe {
+            addr: Some("192.0.2.1".parse().expect("ip")),
+            ..SmtpProbe::default()
+        };
+        let cases = [
+            (
+                Step::Connect,
+                ProbeFailure::ConnectRefused,
+                "smtp-connect-refused",
+            ),
+            (Step::Connect, ProbeFailure::Timeout, "smtp-connect-timeout"),
+            (
+                Step::Connect,
+                ProbeFailure::Io("No route to host (os error 113)".into()),
+                "smtp-connect-failed",
+            ),
+            (Step::Banner, ProbeFailure::Timeout, "smtp-banner-timeout"),
+            (Step::Banner, ProbeFailure::Closed, "smtp-closed"),
+            (
+                Step::Ehlo,
+                ProbeFailure::Io("Connection reset by peer (os error 104)".into()),
+                "smtp-closed",
+            ),
+            (Step::Ehlo, ProbeFailure::Timeout, "smtp-timeout"),
+            (Step::Ehlo, ProbeFailure::TooManyLines, "smtp-reply-limit"),
+            (Step::Banner, ProbeFailure::LineTooLong, "smtp-reply-limit"),
+            (
+                Step::Banner,
+                ProbeFailure::Garbage(b"SSH-2.0-OpenSSH".to_vec()),
+                "smtp-reply-syntax",
+            ),
+            (Step::TlsHandshake, ProbeFailure::Tls, "smtp-tls-handshake"),
+        ];
+        for (step, failure, id) in cases {
+            let problem = failure_problem(&probe, step, &failure, "mx.example.test");
+            assert_eq!(problem.check.id(), id, "{step:?} {failure:?}");
+            assert!(
+                problem.message.contains("mx.example.test at 192.0.2.1"),
+                "{}",
+                problem.message
+            );
+        }
+    }
+}

@@ -563,3 +563,20 @@ async fn certificate_details_are_reported_for_ecdsa_p256_and_ed25519() {
         "no stray space for a key without a size: {ed}"
     );
 }
+
+#[tokio::test]
+async fn smtp_closed_fires_when_the_server_hangs_up_before_its_greeting() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().close_on_connect();
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, "smtp-closed");
+    assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
+    assert!(
+        f.message.contains("waiting for the greeting"),
+        "{}",
+        f.message
+    );
+    assert_eq!(report.enforce_ready, Some(false));
+}
