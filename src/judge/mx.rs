@@ -475,7 +475,7 @@ fn legacy_text(legacy: Option<&LegacyHello>) -> String {
     }
 }
 
-pub fn tls_version_name(version: u16) -> String {
+fn tls_version_name(version: u16) -> String {
     match version {
         0x0300 => "SSL 3.0".into(),
         0x0301 => "TLS 1.0".into(),

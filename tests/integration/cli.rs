@@ -3,11 +3,7 @@
 use serde_json::Value;
 
 use crate::lab::{Response, Smtp, World};
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
+use crate::support::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_enforce_deployment_with_two_mx_hosts_passes() {

@@ -30,7 +30,9 @@ use mtasts::net::https::MAX_POLICY_BYTES;
 use mtasts::observe::{PolicyFetch, PolicySource};
 
 use crate::lab::{Cert, Deployment, Failure, Https, Mx, Response, Run, Smtp, World};
-use crate::support::{audit, fired, fires, json, mx_at, only_ehlo_starttls_quit, silent, summary};
+use crate::support::{
+    audit, fired, fires, ids, json, mx_at, only_ehlo_starttls_quit, silent, summary,
+};
 
 /// The short per-operation timeout of these tests.
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -800,12 +802,7 @@ async fn audit_deadline_fires_for_steps_that_each_beat_the_timeout_but_not_the_d
     assert!(started.elapsed() < deadline + Duration::from_secs(2));
     assert_eq!(out.status.code(), Some(0), "warnings only");
     let doc = json(&out);
-    let ids: Vec<&str> = doc["domains"][0]["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["id"].as_str())
-        .collect();
+    let ids = ids(&doc["domains"][0]);
     assert!(ids.contains(&"audit-deadline"), "{ids:?}");
 }
 
@@ -1040,12 +1037,7 @@ async fn fifty_hostile_domains_end_within_one_deadline_holding_few_descriptors()
     assert_eq!(domains.len(), DOMAINS);
     for (report, (domain, id)) in domains.iter().zip(&expected) {
         assert_eq!(report["domain"], domain.as_str());
-        let ids: Vec<&str> = report["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .filter_map(|f| f["id"].as_str())
-            .collect();
+        let ids = ids(report);
         // A domain whose connections all waited past the deadline says so instead.
         assert!(
             ids.contains(id) || ids.contains(&"audit-deadline"),

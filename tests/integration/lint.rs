@@ -6,7 +6,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::lab::{Smtp, World};
-use crate::support::mtasts;
+use crate::support::{ids, mtasts};
 
 const GOOD: &str =
     "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmx: mx2.example.test\nmax_age: 604800\n";
@@ -107,12 +107,7 @@ async fn policy_file_judges_a_draft_against_the_live_mx_hosts() {
     let d = &doc["domains"][0];
     assert_eq!(d["policy"]["source"], "draft");
     assert_eq!(d["policy"]["path"], path(&draft));
-    let ids: Vec<&str> = d["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["id"].as_str())
-        .collect();
+    let ids = ids(d);
     assert!(
         ids.contains(&"sts-mx-unmatched") && ids.contains(&"smtp-starttls-missing"),
         "{ids:?}"

@@ -116,6 +116,16 @@ pub fn only_ehlo_starttls_quit(run: &Run) {
     }
 }
 
+/// The ids of the findings of one domain (or file) of a JSON report.
+pub fn ids(domain: &serde_json::Value) -> Vec<&str> {
+    domain["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect()
+}
+
 /// The binary's standard output as JSON.
 #[track_caller]
 pub fn json(out: &std::process::Output) -> serde_json::Value {

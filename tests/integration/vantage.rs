@@ -6,18 +6,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::lab::{Run, Smtp, World};
-use crate::support::{audit, fired, fires, json, mx_at, only_ehlo_starttls_quit, silent, summary};
+use crate::support::{
+    audit, fired, fires, ids, json, mx_at, only_ehlo_starttls_quit, silent, summary,
+};
 
 /// The ids of a domain's findings in the JSON document.
-fn ids(domain: &Value) -> Vec<String> {
-    domain["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["id"].as_str().expect("id").to_string())
-        .collect()
-}
-
 /// Connections every SMTP server of the world accepted, by address.
 fn connections(run: &Run) -> Vec<(String, usize)> {
     run.smtp
