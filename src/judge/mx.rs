@@ -369,7 +369,7 @@ fn failure_problem(p: &SmtpProbe, step: Step, failure: &ProbeFailure, host: &str
             Check::SmtpTimeout,
             format!("{host} at {at} stopped answering during {during}"),
         ),
-        (_, ProbeFailure::Closed | ProbeFailure::Io(_)) => Problem::new(
+        (_, ProbeFailure::Closed | ProbeFailure::Reset | ProbeFailure::Io(_)) => Problem::new(
             Check::SmtpClosed,
             format!(
                 "{host} at {at} closed the connection during {during}: {}",
@@ -526,11 +526,7 @@ mod tests {
             ),
             (Step::Banner, ProbeFailure::Timeout, "smtp-banner-timeout"),
             (Step::Banner, ProbeFailure::Closed, "smtp-closed"),
-            (
-                Step::Ehlo,
-                ProbeFailure::Io("Connection reset by peer (os error 104)".into()),
-                "smtp-closed",
-            ),
+            (Step::Ehlo, ProbeFailure::Reset, "smtp-closed"),
             (Step::Ehlo, ProbeFailure::Timeout, "smtp-timeout"),
             (Step::Ehlo, ProbeFailure::TooManyLines, "smtp-reply-limit"),
             (Step::Banner, ProbeFailure::LineTooLong, "smtp-reply-limit"),
