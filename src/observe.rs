@@ -329,7 +329,8 @@ pub struct SmtpProbe {
     pub injected: Vec<u8>,
     pub tls: Option<TlsSession>,
     pub ehlo_after_tls: Option<Reply>,
-    /// What a hand-made ClientHello learnt when no TLS version was in common.
+    /// What a hand-made legacy ClientHello learnt on a second connection, when the first
+    /// handshake was refused before a ServerHello or got a version rustls refuses.
     pub legacy: Option<LegacyHello>,
     /// The step at which the session broke down, and why (None: it got through, or
     /// it stopped at a negative reply recorded above).
