@@ -24,8 +24,8 @@ use tokio::time::Instant;
 
 pub use crate::observe::Families;
 use crate::observe::{
-    Addresses, DnsAnswer, Lookup, MxHost, MxRecord, Observations, PolicyFetches, PolicySource,
-    ProbeFailure, SmtpProbe, Step, TlsFailure, TxtRecord,
+    Addresses, DnsAnswer, LegacyHello, Lookup, MxHost, MxRecord, Observations, PolicyFetches,
+    PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TxtRecord,
 };
 use dns::Dns;
 
@@ -284,15 +284,13 @@ impl Net {
                 ..SmtpProbe::default()
             },
         };
-        // rustls speaks only TLS 1.2 and 1.3 with modern suites: when the server refuses it
-        // (no version in common, or an alert such as handshake_failure for no shared
-        // cipher), ask again by hand to learn what the server does speak.
-        let refused = matches!(
-            probe.tls.as_ref().and_then(|t| t.error.as_ref()),
-            Some(TlsFailure::NoCommonVersion | TlsFailure::Alert(_))
-        );
-        if refused && let Ok(stream) = self.connect(host, addr, 25, deadline).await {
-            probe.legacy = Some(smtp::legacy_session(stream, &params).await);
+        if probe.tls.as_ref().is_some_and(wants_legacy_hello) {
+            probe.legacy = Some(match self.connect(host, addr, 25, deadline).await {
+                Ok(stream) => smtp::legacy_session(stream, &params).await,
+                Err(failure) => {
+                    LegacyHello::Failed(format!("{}: {failure}", Step::Connect.as_str()))
+                }
+            });
         }
         probe.addr = Some(addr);
         probe.elapsed = started.elapsed();
@@ -329,6 +327,22 @@ impl Net {
             .await
             .ok()?
             .ok()
+    }
+}
+
+/// Whether a failed rustls handshake calls for a hand-made legacy ClientHello on a second
+/// connection, to learn what the server does speak. rustls speaks only TLS 1.2 and 1.3
+/// with modern suites; a server that speaks less either answers with its old version, or
+/// refuses the hello before its ServerHello: with an alert (handshake_failure for no
+/// shared suite), or, as many TLS 1.0/1.1-only servers and middleboxes do, by closing or
+/// resetting the connection or answering with something that is not TLS. A failure after
+/// the ServerHello (a certificate, a signature) is no such refusal, and a stalled
+/// handshake would stall again.
+fn wants_legacy_hello(tls: &TlsSession) -> bool {
+    match &tls.error {
+        None | Some(TlsFailure::Timeout | TlsFailure::ServerName(_)) => false,
+        Some(TlsFailure::NoCommonVersion) => true,
+        Some(_) => !tls.server_hello,
     }
 }
 
@@ -429,6 +443,42 @@ mod tests {
             policy_file: None,
             jobs: 1,
             max_connections: 4,
+        }
+    }
+
+    #[test]
+    fn the_legacy_hello_follows_refusals_before_the_server_hello() {
+        let session = |error, server_hello| TlsSession {
+            error,
+            server_hello,
+            ..TlsSession::default()
+        };
+        let cases = [
+            (None, true, false),
+            (Some(TlsFailure::NoCommonVersion), true, true), // a TLS 1.0 ServerHello
+            (Some(TlsFailure::NoCommonVersion), false, true), // alert protocol_version
+            (
+                Some(TlsFailure::Alert("HandshakeFailure".into())),
+                false,
+                true,
+            ),
+            (Some(TlsFailure::Closed), false, true),
+            (Some(TlsFailure::Reset), false, true),
+            (
+                Some(TlsFailure::Io("Connection aborted".into())),
+                false,
+                true,
+            ),
+            (Some(TlsFailure::Other("not TLS".into())), false, true),
+            (Some(TlsFailure::Alert("DecryptError".into())), true, false),
+            (Some(TlsFailure::Closed), true, false),
+            (Some(TlsFailure::Other("BadSignature".into())), true, false),
+            (Some(TlsFailure::Timeout), false, false),
+            (Some(TlsFailure::ServerName("bad".into())), false, false),
+        ];
+        for (error, server_hello, want) in cases {
+            let tls = session(error, server_hello);
+            assert_eq!(wants_legacy_hello(&tls), want, "{tls:?}");
         }
     }
 

@@ -261,6 +261,9 @@ pub struct TlsSession {
     pub chain: Vec<Vec<u8>>,
     /// The server sent more certificates than the chain cap.
     pub chain_truncated: bool,
+    /// The server's first bytes were a ServerHello: it took our ClientHello, whatever
+    /// failed later.
+    pub server_hello: bool,
     /// Why the handshake failed, if it did.
     pub error: Option<TlsFailure>,
 }
@@ -273,8 +276,14 @@ pub enum TlsFailure {
     /// The server offered no TLS version the client speaks (only TLS 1.0/1.1).
     NoCommonVersion,
     Timeout,
-    /// The connection closed or failed during the handshake.
+    /// The server closed the connection without an alert.
+    Closed,
+    /// The connection was reset (a TCP RST).
+    Reset,
+    /// The connection failed otherwise during the handshake.
     Io(String),
+    /// The MX host name cannot be sent as SNI: no handshake was attempted.
+    ServerName(String),
     Other(String),
 }
 
@@ -286,8 +295,10 @@ impl std::fmt::Display for TlsFailure {
                 f.write_str("no TLS version in common (the server offers neither TLS 1.2 nor 1.3)")
             }
             TlsFailure::Timeout => f.write_str("the handshake timed out"),
+            TlsFailure::Closed => f.write_str("the server closed the connection"),
+            TlsFailure::Reset => f.write_str("the connection was reset"),
             TlsFailure::Io(why) => write!(f, "the connection failed during the handshake: {why}"),
-            TlsFailure::Other(why) => f.write_str(why),
+            TlsFailure::ServerName(why) | TlsFailure::Other(why) => f.write_str(why),
         }
     }
 }
@@ -318,7 +329,8 @@ pub struct SmtpProbe {
     pub injected: Vec<u8>,
     pub tls: Option<TlsSession>,
     pub ehlo_after_tls: Option<Reply>,
-    /// What a hand-made ClientHello learnt when no TLS version was in common.
+    /// What a hand-made legacy ClientHello learnt on a second connection, when the first
+    /// handshake was refused before a ServerHello or got a version rustls refuses.
     pub legacy: Option<LegacyHello>,
     /// The step at which the session broke down, and why (None: it got through, or
     /// it stopped at a negative reply recorded above).
@@ -372,6 +384,8 @@ pub enum ProbeFailure {
     Timeout,
     /// The server closed the connection.
     Closed,
+    /// The connection was reset (a TCP RST).
+    Reset,
     /// A reply line longer than the cap.
     LineTooLong,
     /// A multi-line reply with more lines than the cap.
@@ -391,6 +405,7 @@ impl std::fmt::Display for ProbeFailure {
             ProbeFailure::NetworkUnreachable => f.write_str("network unreachable"),
             ProbeFailure::Timeout => f.write_str("timed out"),
             ProbeFailure::Closed => f.write_str("the server closed the connection"),
+            ProbeFailure::Reset => f.write_str("the connection was reset"),
             ProbeFailure::LineTooLong => write!(
                 f,
                 "a reply line longer than {MAX_LINE} octets, the audit's limit"

@@ -369,7 +369,7 @@ fn failure_problem(p: &SmtpProbe, step: Step, failure: &ProbeFailure, host: &str
             Check::SmtpTimeout,
             format!("{host} at {at} stopped answering during {during}"),
         ),
-        (_, ProbeFailure::Closed | ProbeFailure::Io(_)) => Problem::new(
+        (_, ProbeFailure::Closed | ProbeFailure::Reset | ProbeFailure::Io(_)) => Problem::new(
             Check::SmtpClosed,
             format!(
                 "{host} at {at} closed the connection during {during}: {}",
@@ -401,42 +401,59 @@ fn tls_problem(p: &SmtpProbe, host: &str) -> Problem {
         .as_ref()
         .and_then(|t| t.error.clone())
         .unwrap_or(TlsFailure::Other("unknown".into()));
-    match (&error, &p.legacy) {
+    let failed_too = |why: &str| {
+        format!("; a legacy TLS 1.0-1.2 ClientHello on a second connection failed too: {why}")
+    };
+    let legacy = match &p.legacy {
         // The server speaks only TLS 1.0 or 1.1: senders refuse that.
-        (
-            _,
-            Some(LegacyHello::ServerHello {
-                version, cipher, ..
-            }),
-        ) if *version < 0x0303 => Problem::new(
-            Check::SmtpTlsVersionMin,
-            format!(
-                "{host} at {at} speaks at most {} (it chose {} for a legacy ClientHello); senders require TLS 1.2 or 1.3",
-                tls_version_name(*version),
-                suite_name(*cipher)
-            ),
-        ),
+        Some(LegacyHello::ServerHello {
+            version, cipher, ..
+        }) if *version < 0x0303 => {
+            return Problem::new(
+                Check::SmtpTlsVersionMin,
+                format!(
+                    "{host} at {at} speaks at most {} (it chose {} for a legacy ClientHello); senders require TLS 1.2 or 1.3",
+                    tls_version_name(*version),
+                    suite_name(*cipher)
+                ),
+            );
+        }
         // TLS 1.2, but only with a suite rustls never offers: OpenSSL-based senders may still connect.
-        (_, Some(LegacyHello::ServerHello { cipher, .. })) => Problem::new(
-            Check::SmtpTlsCipher,
-            format!(
-                "{host} at {at} negotiates TLS 1.2 only with {} ({}), which this auditor's TLS library refuses ({error}); many senders still connect, so the session could not be completed here",
-                suite_name(*cipher),
-                cipher_weakness(*cipher)
-            ),
-        ),
-        (TlsFailure::NoCommonVersion, legacy) => Problem::new(
+        Some(LegacyHello::ServerHello { cipher, .. }) => {
+            return Problem::new(
+                Check::SmtpTlsCipher,
+                format!(
+                    "{host} at {at} negotiates TLS 1.2 only with {} ({}), which this auditor's TLS library refuses ({error}); many senders still connect, so the session could not be completed here",
+                    suite_name(*cipher),
+                    cipher_weakness(*cipher)
+                ),
+            );
+        }
+        Some(LegacyHello::Alert { description, .. }) => failed_too(&format!(
+            "the server sent the alert {:?}",
+            rustls::AlertDescription::from(*description)
+        )),
+        Some(LegacyHello::Failed(why)) => failed_too(why),
+        None => String::new(),
+    };
+    if error == TlsFailure::NoCommonVersion {
+        return Problem::new(
             Check::SmtpTlsVersionMin,
-            format!(
-                "{host} at {at} offers neither TLS 1.2 nor TLS 1.3{}",
-                legacy_text(legacy.as_ref())
-            ),
-        ),
-        _ => Problem::new(
-            Check::SmtpTlsHandshake,
-            format!("the TLS handshake with {host} at {at} failed: {error}"),
-        ),
+            format!("{host} at {at} offers neither TLS 1.2 nor TLS 1.3{legacy}"),
+        );
     }
+    // A hang-up says little without when: before the ServerHello the server refused our
+    // hello, after it the handshake broke.
+    let server_hello = p.tls.as_ref().is_some_and(|t| t.server_hello);
+    let when = match (&error, server_hello) {
+        (TlsFailure::Closed | TlsFailure::Reset, false) => " before the ServerHello",
+        (TlsFailure::Closed | TlsFailure::Reset, true) => " after the ServerHello",
+        _ => "",
+    };
+    Problem::new(
+        Check::SmtpTlsHandshake,
+        format!("the TLS handshake with {host} at {at} failed: {error}{when}{legacy}"),
+    )
 }
 
 /// Why a TLS 1.2 suite is refused by modern stacks, from its IANA name.
@@ -457,21 +474,6 @@ fn cipher_weakness(cipher: u16) -> &'static str {
         "finite-field Diffie-Hellman"
     } else {
         "a suite modern TLS stacks do not offer"
-    }
-}
-
-fn legacy_text(legacy: Option<&LegacyHello>) -> String {
-    match legacy {
-        Some(LegacyHello::Alert { description, .. }) => format!(
-            " (a legacy ClientHello got the alert {:?} too)",
-            rustls::AlertDescription::from(*description)
-        ),
-        Some(LegacyHello::Failed(why)) => format!(" (a legacy ClientHello failed too: {why})"),
-        Some(LegacyHello::ServerHello { version, .. }) => format!(
-            " (a legacy ClientHello got a {} ServerHello)",
-            tls_version_name(*version)
-        ),
-        None => String::new(),
     }
 }
 
@@ -526,11 +528,7 @@ mod tests {
             ),
             (Step::Banner, ProbeFailure::Timeout, "smtp-banner-timeout"),
             (Step::Banner, ProbeFailure::Closed, "smtp-closed"),
-            (
-                Step::Ehlo,
-                ProbeFailure::Io("Connection reset by peer (os error 104)".into()),
-                "smtp-closed",
-            ),
+            (Step::Ehlo, ProbeFailure::Reset, "smtp-closed"),
             (Step::Ehlo, ProbeFailure::Timeout, "smtp-timeout"),
             (Step::Ehlo, ProbeFailure::TooManyLines, "smtp-reply-limit"),
             (Step::Banner, ProbeFailure::LineTooLong, "smtp-reply-limit"),

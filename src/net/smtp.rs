@@ -210,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         };
         match timeout_at(deadline, write).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ProbeFailure::Io(e.to_string())),
+            Ok(Err(e)) => Err(io_failure(&e)),
             Err(_) => Err(ProbeFailure::Timeout),
         }
     }
@@ -288,9 +288,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(())
             }
-            Ok(Err(e)) => Err(ProbeFailure::Io(e.to_string())),
+            Ok(Err(e)) => Err(io_failure(&e)),
             Err(_) => Err(ProbeFailure::Timeout),
         }
+    }
+}
+
+/// A transport error in plain words where its kind says what happened.
+fn io_failure(e: &std::io::Error) -> ProbeFailure {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionReset => ProbeFailure::Reset,
+        // Written to a connection the server had closed.
+        std::io::ErrorKind::BrokenPipe => ProbeFailure::Closed,
+        _ => ProbeFailure::Io(e.to_string()),
     }
 }
 
@@ -849,8 +859,7 @@ mod tests {
         })
         .await;
         assert_eq!(probe.failure, Some((Step::TlsHandshake, ProbeFailure::Tls)));
-        let error = probe.tls.and_then(|t| t.error);
-        assert!(matches!(error, Some(TlsFailure::Io(_))), "{error:?}");
+        assert_eq!(probe.tls.and_then(|t| t.error), Some(TlsFailure::Closed));
 
         let start = Instant::now();
         let (probe, _) = run(params(Duration::from_millis(300)), |mut peer| async move {

@@ -1,13 +1,18 @@
 //! TLS client plumbing shared by the SMTP probe and the policy fetch: the ring
 //! provider, a certificate verifier that records the presented chain instead of
-//! judging it, the handshake, and the mapping of rustls errors to [`TlsFailure`].
+//! judging it, the handshake (which notes whether the server answered with a
+//! ServerHello), and the mapping of rustls errors to [`TlsFailure`].
 //!
 //! Certificates are judged later, offline, by [`crate::cert`] against the trust roots
 //! at a given time; here the chain is only recorded, so that an expired or untrusted
 //! certificate still yields a session to report on. Handshake signatures are checked
 //! for real, so a recorded chain is one whose key the server proved it holds.
 
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -16,7 +21,7 @@ use rustls::{
     AlertDescription, ClientConfig, DigitallySignedStruct, PeerIncompatible, ProtocolVersion,
     SignatureScheme,
 };
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -127,12 +132,14 @@ impl ServerCertVerifier for RecordingVerifier {
 /// Runs a TLS handshake over `stream` with SNI `host`, bounded by `deadline`.
 ///
 /// The session is filled in either way: the chain is kept even when the handshake
-/// fails after the certificate (a weak key, a bad signature, a dropped connection).
+/// fails after the certificate (a weak key, a bad signature, a dropped connection), and
+/// [`TlsSession::server_hello`] tells a server that refused our hello from one that took
+/// it.
 pub async fn handshake<S>(
     stream: S,
     host: &str,
     deadline: Instant,
-) -> (Option<TlsStream<S>>, TlsSession)
+) -> (Option<TlsStream<Watched<S>>>, TlsSession)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -140,16 +147,19 @@ where
     let name = match ServerName::try_from(host.to_string()) {
         Ok(name) => name,
         Err(e) => {
-            session.error = Some(TlsFailure::Other(format!(
+            session.error = Some(TlsFailure::ServerName(format!(
                 "{host:?} cannot be used as a TLS server name: {e}"
             )));
             return (None, session);
         }
     };
     let (config, recording) = client_config();
+    let (stream, server_hello) = Watched::new(stream);
     let connect = TlsConnector::from(config).connect(name, stream);
     let result = tokio::time::timeout_at(deadline, connect).await;
     (session.chain, session.chain_truncated) = recording.chain();
+    // Read after the handshake, also when it timed out and took the stream with it.
+    session.server_hello = server_hello.load(Ordering::Relaxed);
     match result {
         Ok(Ok(tls)) => {
             let (_, conn) = tls.get_ref();
@@ -162,7 +172,13 @@ where
         Ok(Err(e)) => {
             session.error = Some(match find_rustls_error(&e) {
                 Some(r) => classify(r),
-                None => TlsFailure::Io(e.to_string()),
+                None => match e.kind() {
+                    // tokio-rustls' "tls handshake eof", or our hello written to a
+                    // connection the server had closed.
+                    io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => TlsFailure::Closed,
+                    io::ErrorKind::ConnectionReset => TlsFailure::Reset,
+                    _ => TlsFailure::Io(e.to_string()),
+                },
             });
             (None, session)
         }
@@ -170,6 +186,94 @@ where
             session.error = Some(TlsFailure::Timeout);
             (None, session)
         }
+    }
+}
+
+/// Octets that show a ServerHello: a record header and the first handshake type.
+const HELLO_START: usize = 6;
+
+/// Whether a server's first octets start a ServerHello: a handshake record (type 22,
+/// major version 3, not empty) whose first message has type 2 (RFC 8446 §5.1, §4).
+/// A HelloRetryRequest is a ServerHello too: that server speaks TLS 1.3.
+fn starts_server_hello(first: &[u8]) -> bool {
+    matches!(first, [22, 3, _, hi, lo, 2, ..] if [*hi, *lo] != [0, 0])
+}
+
+/// The stream under rustls, which notes whether the server's first octets start a
+/// ServerHello. rustls' errors do not say how far the handshake got, and an alert, a
+/// close, a reset or a reply that is not TLS before the ServerHello all mean the same:
+/// the server refused this ClientHello, and may take an older one.
+pub struct Watched<S> {
+    inner: S,
+    /// The server's first octets, until there are [`HELLO_START`] of them.
+    first: Vec<u8>,
+    server_hello: Arc<AtomicBool>,
+}
+
+impl<S> Watched<S> {
+    /// The stream, and the flag it sets once the server's first octets show a
+    /// ServerHello (shared, as a timed-out handshake drops the stream).
+    fn new(inner: S) -> (Watched<S>, Arc<AtomicBool>) {
+        let server_hello = Arc::new(AtomicBool::new(false));
+        let watched = Watched {
+            inner,
+            first: Vec::with_capacity(HELLO_START),
+            server_hello: server_hello.clone(),
+        };
+        (watched, server_hello)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let result = ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
+        let wanted = HELLO_START - this.first.len();
+        if wanted > 0 {
+            let read = &buf.filled()[before..];
+            this.first
+                .extend_from_slice(&read[..read.len().min(wanted)]);
+            if this.first.len() == HELLO_START {
+                this.server_hello
+                    .store(starts_server_hello(&this.first), Ordering::Relaxed);
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -381,6 +485,7 @@ mod tests {
                 "{s:?}"
             );
             assert_eq!(s.chain, vec![leaf.to_vec()], "the chain is kept on failure");
+            assert!(s.server_hello, "it failed after the ServerHello");
         }
     }
 
@@ -391,14 +496,14 @@ mod tests {
             let (tls, s) = handshake(client, host, soon()).await;
             assert!(tls.is_none());
             assert!(
-                matches!(s.error, Some(TlsFailure::Other(_))),
+                matches!(s.error, Some(TlsFailure::ServerName(_))),
                 "{host:?}: {s:?}"
             );
         }
     }
 
     #[tokio::test]
-    async fn silence_times_out_and_a_close_is_io() {
+    async fn silence_times_out_and_a_close_is_closed() {
         let (client, _server) = duplex(64 * 1024);
         let start = Instant::now();
         let (_, s) = handshake(client, HOST, start + Duration::from_millis(200)).await;
@@ -408,7 +513,7 @@ mod tests {
         let (client, server) = duplex(64 * 1024);
         drop(server);
         let (_, s) = handshake(client, HOST, soon()).await;
-        assert!(matches!(s.error, Some(TlsFailure::Io(_))), "{s:?}");
+        assert_eq!(s.error, Some(TlsFailure::Closed));
     }
 
     #[tokio::test]
@@ -428,6 +533,89 @@ mod tests {
         });
         let (_, s) = handshake(client, HOST, soon()).await;
         assert_eq!(s.error, Some(TlsFailure::NoCommonVersion));
+        assert!(s.server_hello);
+    }
+
+    #[test]
+    fn a_server_hello_is_a_non_empty_handshake_record_starting_with_type_2() {
+        let cases: &[(&[u8], bool)] = &[
+            (&[22, 3, 3, 0, 0x7a, 2, 0, 0], true),
+            (&[22, 3, 1, 0, 0x2a, 2], true), // TLS 1.0
+            (&[22, 3, 3, 0x40, 0, 2], true),
+            (&[22, 3, 3, 0, 0, 2], false), // an empty record: 2 is the next header's
+            (&[22, 3, 3, 0, 4, 14], false), // ServerHelloDone first
+            (&[21, 3, 3, 0, 2, 2, 40], false), // an alert (level 2)
+            (&[22, 2, 0, 0, 4, 2], false),
+            (b"500 5.5.1 what?\r\n", false),
+            (&[22, 3, 3, 0, 0x7a], false), // not enough octets to tell
+            (&[], false),
+        ];
+        for (first, want) in cases {
+            assert_eq!(starts_server_hello(first), *want, "{first:?}");
+        }
+    }
+
+    /// Handshakes with a server that reads the ClientHello and answers `answer`, one octet
+    /// per write, then closes.
+    async fn answered(answer: &'static [u8]) -> TlsSession {
+        let (client, mut server) = duplex(64 * 1024);
+        tokio::spawn(async move {
+            let mut hello = [0u8; 4096];
+            let _ = server.read(&mut hello).await;
+            for octet in answer {
+                if server.write_all(&[*octet]).await.is_err() {
+                    return;
+                }
+            }
+        });
+        handshake(client, HOST, soon()).await.1
+    }
+
+    #[tokio::test]
+    async fn the_session_says_whether_the_server_answered_with_a_server_hello() {
+        let (leaf, key) = cert(HOST);
+        let (_, s) = run(acceptor(vec![leaf], key, &[&rustls::version::TLS13]), HOST).await;
+        assert!(s.server_hello && s.error.is_none(), "{s:?}");
+
+        // A TLS 1.2 ServerHello choosing TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, then a close.
+        const HELLO: &[u8] = &[
+            22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0, 0xc0, 0x2f, 0,
+        ];
+        let s = answered(HELLO).await;
+        assert_eq!((s.server_hello, s.error), (true, Some(TlsFailure::Closed)));
+
+        for (answer, error) in [
+            (&[][..], TlsFailure::Closed),
+            (
+                &[21, 3, 3, 0, 2, 2, 40][..],
+                TlsFailure::Alert("HandshakeFailure".into()),
+            ),
+        ] {
+            let s = answered(answer).await;
+            assert_eq!((s.server_hello, s.error), (false, Some(error)));
+        }
+        let s = answered(b"500 5.5.1 what?\r\n").await;
+        assert!(!s.server_hello);
+        assert!(matches!(s.error, Some(TlsFailure::Other(_))), "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reset_is_named() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut hello = [0u8; 4096];
+            let _ = stream.read(&mut hello).await;
+            // Lingering 0 s makes the close a reset.
+            let _ = stream.set_zero_linger();
+        });
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (_, s) = handshake(client, HOST, soon()).await;
+        assert_eq!((s.server_hello, s.error), (false, Some(TlsFailure::Reset)));
     }
 
     #[test]

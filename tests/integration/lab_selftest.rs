@@ -21,8 +21,8 @@ use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 
 use crate::lab::{
-    Cert, DnsServer, Handler, Https, HttpsServer, KeyAlg, Mx, Response, Smtp, SmtpServer, TestCa,
-    Tls, Tlsa, Txt, World, Zone,
+    Cert, DnsServer, Handler, HangUp, Https, HttpsServer, KeyAlg, Mx, Response, Smtp, SmtpServer,
+    TestCa, Tls, Tlsa, Txt, World, Zone,
 };
 
 /// Client-side wait in these tests: long enough for loopback, short for the suite.
@@ -924,6 +924,64 @@ async fn smtp_legacy_tls_server_answers_every_hello() {
         assert_eq!(rest[33..], [0xC0, 0x13]);
         assert_eq!(server.connections(), 2);
     }
+}
+
+/// A bare ClientHello record, without extensions: a legacy one.
+const BARE_HELLO: [u8; 9] = [22, 3, 1, 0, 4, 1, 0, 0, 0];
+
+#[tokio::test]
+async fn smtp_hanging_up_servers_send_no_alert() {
+    use io::ErrorKind::{ConnectionReset, UnexpectedEof};
+    for (how, kind) in [
+        (HangUp::Close, UnexpectedEof),
+        (HangUp::Reset, ConnectionReset),
+    ] {
+        // rustls' hello offers supported_versions: a hang-up. A legacy hello: a ServerHello.
+        let (ca, server) = smtp_server(Smtp::good().legacy_tls_hanging_up(0x0302, how)).await;
+        let err = connector(&ca)
+            .connect(server_name("mx1.example.test"), to_starttls(&server).await)
+            .await
+            .expect_err("hung up");
+        assert_eq!(err.kind(), kind, "{err}");
+        let mut tcp = to_starttls(&server).await;
+        tcp.write_all(&BARE_HELLO).await.expect("hello");
+        let mut record = [0; 5 + 4 + 2];
+        tcp.read_exact(&mut record).await.expect("ServerHello");
+        assert_eq!((record[0], record[5]), (22, 2), "a ServerHello");
+        assert_eq!(u16::from_be_bytes([record[9], record[10]]), 0x0302);
+
+        // Every hello: a hang-up.
+        let (ca, server) = smtp_server(Smtp::good().hang_up_on_hello(how)).await;
+        let err = connector(&ca)
+            .connect(server_name("mx1.example.test"), to_starttls(&server).await)
+            .await
+            .expect_err("hung up");
+        assert_eq!(err.kind(), kind, "{err}");
+        let mut tcp = to_starttls(&server).await;
+        tcp.write_all(&BARE_HELLO).await.expect("hello");
+        let read = tcp.read(&mut [0; 1]).await;
+        match how {
+            HangUp::Close => assert_eq!(read.ok(), Some(0)),
+            HangUp::Reset => assert_eq!(read.err().map(|e| e.kind()), Some(ConnectionReset)),
+        }
+        assert_eq!(server.connections(), 2);
+    }
+
+    // A ServerHello rustls accepts, then EOF where the Certificate should be.
+    let (ca, server) = smtp_server(Smtp::good().close_after_server_hello()).await;
+    let err = connector(&ca)
+        .connect(server_name("mx1.example.test"), to_starttls(&server).await)
+        .await
+        .expect_err("closed");
+    assert_eq!(err.kind(), UnexpectedEof, "{err}");
+    let mut tcp = to_starttls(&server).await;
+    tcp.write_all(&BARE_HELLO).await.expect("hello");
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer)
+        .await
+        .expect("ServerHello, then EOF");
+    assert_eq!((answer[0], answer[5]), (22, 2), "a ServerHello");
+    assert_eq!(answer.len(), 5 + 4 + 38, "and nothing else");
 }
 
 // ---- The world ----

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
-use crate::lab::{Cert, Smtp, TestCa, Tlsa, World};
+use crate::lab::{Cert, HangUp, Smtp, TestCa, Tlsa, World};
 use crate::support::{audit, fired, fires, mx_at, only_ehlo_starttls_quit, silent, summary};
 
 #[tokio::test]
@@ -19,7 +19,7 @@ async fn smtp_tls_handshake_names_the_alert_the_server_sent() {
         assert_eq!(
             f.message,
             format!(
-                "the TLS handshake with mx1.example.test at 192.0.2.10 failed: the server sent the alert {name}"
+                "the TLS handshake with mx1.example.test at 192.0.2.10 failed: the server sent the alert {name}; a legacy TLS 1.0-1.2 ClientHello on a second connection failed too: the server sent the alert {name}"
             )
         );
         silent(&report, "smtp-tls-version-min");
@@ -67,10 +67,83 @@ async fn smtp_tls_version_min_fires_for_a_protocol_version_alert() {
     assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
     assert_eq!(
         f.message,
-        "mx2.example.test at 192.0.2.20 offers neither TLS 1.2 nor TLS 1.3 (a legacy ClientHello got the alert ProtocolVersion too)"
+        "mx2.example.test at 192.0.2.20 offers neither TLS 1.2 nor TLS 1.3; a legacy TLS 1.0-1.2 ClientHello on a second connection failed too: the server sent the alert ProtocolVersion"
     );
     silent(&report, "smtp-tls-handshake");
     only_ehlo_starttls_quit(&run);
+}
+
+/// Audits a deployment whose mx1 at 192.0.2.10 runs `smtp`: the one finding there, of
+/// `id`, its message, and the connections made to that server.
+async fn one_finding_at_mx1(smtp: Smtp, id: &str) -> (String, usize) {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[0].addrs[0].smtp = smtp;
+    let run = w.start(d).await;
+    let report = audit(&run, "example.test").await;
+    let f = fires(&report, id);
+    assert_eq!(f.subject, mx_at("mx1.example.test", "192.0.2.10"));
+    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    assert_eq!(report.enforce_ready, Some(false));
+    only_ehlo_starttls_quit(&run);
+    (f.message.clone(), run.smtp("192.0.2.10").connections())
+}
+
+#[tokio::test]
+async fn smtp_tls_version_min_when_a_legacy_server_closes_without_an_alert() {
+    for (version, name) in [(0x0301, "TLS 1.0"), (0x0302, "TLS 1.1")] {
+        let smtp = Smtp::good().legacy_tls_hanging_up(version, HangUp::Close);
+        let (message, connections) = one_finding_at_mx1(smtp, "smtp-tls-version-min").await;
+        assert_eq!(
+            message,
+            format!(
+                "mx1.example.test at 192.0.2.10 speaks at most {name} (it chose TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA for a legacy ClientHello); senders require TLS 1.2 or 1.3"
+            )
+        );
+        // The rustls handshake, closed; then the hand-made ClientHello, answered.
+        assert_eq!(connections, 2);
+    }
+}
+
+#[tokio::test]
+async fn smtp_tls_version_min_when_a_legacy_server_resets() {
+    let smtp = Smtp::good().legacy_tls_hanging_up(0x0301, HangUp::Reset);
+    let (message, connections) = one_finding_at_mx1(smtp, "smtp-tls-version-min").await;
+    assert_eq!(
+        message,
+        "mx1.example.test at 192.0.2.10 speaks at most TLS 1.0 (it chose TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA for a legacy ClientHello); senders require TLS 1.2 or 1.3"
+    );
+    assert_eq!(connections, 2);
+}
+
+#[tokio::test]
+async fn smtp_tls_handshake_says_both_attempts_when_the_legacy_probe_fails_too() {
+    for (how, said) in [
+        (HangUp::Close, "the server closed the connection"),
+        (HangUp::Reset, "the connection was reset"),
+    ] {
+        let smtp = Smtp::good().hang_up_on_hello(how);
+        let (message, connections) = one_finding_at_mx1(smtp, "smtp-tls-handshake").await;
+        assert_eq!(
+            message,
+            format!(
+                "the TLS handshake with mx1.example.test at 192.0.2.10 failed: {said} before the ServerHello; a legacy TLS 1.0-1.2 ClientHello on a second connection failed too: {said}"
+            )
+        );
+        assert_eq!(connections, 2);
+    }
+}
+
+#[tokio::test]
+async fn smtp_tls_handshake_after_the_server_hello_runs_no_legacy_probe() {
+    let smtp = Smtp::good().close_after_server_hello();
+    let (message, connections) = one_finding_at_mx1(smtp, "smtp-tls-handshake").await;
+    assert_eq!(
+        message,
+        "the TLS handshake with mx1.example.test at 192.0.2.10 failed: the server closed the connection after the ServerHello"
+    );
+    // The server took the hello: an older one would tell nothing more.
+    assert_eq!(connections, 1);
 }
 
 /// A STARTTLS server in Python speaking one TLS version: prints its port, then each
@@ -269,6 +342,7 @@ async fn a_certificate_seen_only_in_the_legacy_handshake_is_still_judged() {
     for smtp in [
         Smtp::good().legacy_ciphers(),
         Smtp::good().legacy_tls(0x0301),
+        Smtp::good().legacy_tls_hanging_up(0x0302, HangUp::Reset),
     ] {
         let mut w = World::new();
         let mut d = w.good_deployment("example.test");

@@ -39,7 +39,7 @@ use tokio::task::{AbortHandle, JoinSet};
 pub use ca::{Cert, KeyAlg, TestCa, Tls};
 pub use dns::{DnsServer, Failure, Txt, Zone};
 pub use https::{Handler, Https, HttpsServer, Request, Response};
-pub use smtp::{Command, Smtp, SmtpServer};
+pub use smtp::{Command, HangUp, Smtp, SmtpServer};
 
 /// Bound on one run of the binary, so that a hung tool fails its test.
 const RUN_LIMIT: Duration = Duration::from_secs(60);

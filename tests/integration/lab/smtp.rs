@@ -54,6 +54,27 @@ pub enum AfterStarttls {
     /// it (the hand-made probe) gets the first flight, any other (rustls) a
     /// handshake_failure alert, as from OpenSSL with such a cipher list.
     LegacyCiphers,
+    /// A server of this version (0x0301, 0x0302) that hangs up without an alert on a
+    /// ClientHello with the supported_versions extension (rustls'), as OpenSSL behind some
+    /// frameworks, SChannel and middleboxes do, and answers one without it (the hand-made
+    /// probe) like [`AfterStarttls::Legacy`].
+    LegacyHangsUp(u16, HangUp),
+    /// Read the ClientHello, whatever it offers, and hang up without an alert.
+    HangUp(HangUp),
+    /// Read the ClientHello, send a TLS 1.2 ServerHello choosing
+    /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (which rustls offers), and close: the
+    /// handshake breaks after the ServerHello.
+    CloseAfterServerHello,
+}
+
+/// How a server ends a connection without a TLS alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangUp {
+    /// A plain close: the client reads EOF.
+    Close,
+    /// SO_LINGER 0, then close: the kernel sends a reset, and the client reads
+    /// ECONNRESET.
+    Reset,
 }
 
 /// An SMTP server's script. Replies given as text may hold several lines separated
@@ -220,6 +241,23 @@ impl Smtp {
     /// TLS 1.2 with nothing but TLS_RSA_WITH_AES_128_CBC_SHA.
     pub fn legacy_ciphers(mut self) -> Smtp {
         self.after_starttls = AfterStarttls::LegacyCiphers;
+        self
+    }
+
+    /// 0x0301 (TLS 1.0) or 0x0302 (TLS 1.1), hanging up on rustls' ClientHello.
+    pub fn legacy_tls_hanging_up(mut self, version: u16, how: HangUp) -> Smtp {
+        self.after_starttls = AfterStarttls::LegacyHangsUp(version, how);
+        self
+    }
+
+    /// No TLS at all: a hang-up on every ClientHello, rustls' and the legacy probe's.
+    pub fn hang_up_on_hello(mut self, how: HangUp) -> Smtp {
+        self.after_starttls = AfterStarttls::HangUp(how);
+        self
+    }
+
+    pub fn close_after_server_hello(mut self) -> Smtp {
+        self.after_starttls = AfterStarttls::CloseAfterServerHello;
         self
     }
 
@@ -402,6 +440,33 @@ impl Session {
                     hold(stream).await;
                 }
             }
+            AfterStarttls::LegacyHangsUp(version, how) => {
+                let mut stream = stream;
+                let Some(hello) = read_record(&mut stream).await else {
+                    return;
+                };
+                if offers_extension(&hello, SUPPORTED_VERSIONS) {
+                    hang_up(stream, how);
+                } else if stream
+                    .write_all(&first_flight(version, 0xC013, &self.chain))
+                    .await
+                    .is_ok()
+                {
+                    hold(stream).await;
+                }
+            }
+            AfterStarttls::HangUp(how) => {
+                let mut stream = stream;
+                if read_record(&mut stream).await.is_some() {
+                    hang_up(stream, how);
+                }
+            }
+            AfterStarttls::CloseAfterServerHello => {
+                let mut stream = stream;
+                if read_record(&mut stream).await.is_some() {
+                    let _ = stream.write_all(&server_hello(0x0303, 0xC02F)).await;
+                }
+            }
             AfterStarttls::Tls => {
                 if let Ok(tls) = self.tls.accept(stream).await {
                     self.dialogue(tls, conn, true).await;
@@ -548,53 +613,184 @@ pub(super) async fn read_record<S: AsyncRead + Unpin>(stream: &mut S) -> Option<
     Some(body)
 }
 
-/// A server's first flight up to TLS 1.2, in the clear: ServerHello choosing `version`
-/// and `cipher`, Certificate with `chain`, ServerHelloDone (RFC 5246 §7.3), one record
-/// per message.
-fn first_flight(version: u16, cipher: u16, chain: &[Vec<u8>]) -> Vec<u8> {
+/// Ends `stream` without an alert, as `how` says.
+fn hang_up(stream: TcpStream, how: HangUp) {
+    if how == HangUp::Reset {
+        // A zero linger makes the close a reset (and does not block the thread).
+        let _ = stream.set_zero_linger();
+    }
+    drop(stream);
+}
+
+/// A handshake message of `kind` in a record of `version` (RFC 5246 §6.2.1, §7.4).
+fn handshake_record(version: u16, kind: u8, body: &[u8]) -> Vec<u8> {
     let len24 = |n: usize| [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-    let message = |kind: u8, body: &[u8]| [&[kind][..], &len24(body.len()), body].concat();
-    let record = |message: Vec<u8>| {
-        [
-            &[22][..],
-            &version.to_be_bytes(),
-            &(message.len() as u16).to_be_bytes(),
-            &message,
-        ]
-        .concat()
-    };
+    let message = [&[kind][..], &len24(body.len()), body].concat();
+    [
+        &[22][..],
+        &version.to_be_bytes(),
+        &(message.len() as u16).to_be_bytes(),
+        &message,
+    ]
+    .concat()
+}
+
+/// A ServerHello record choosing `version` and `cipher`, without extensions.
+fn server_hello(version: u16, cipher: u16) -> Vec<u8> {
     let mut hello = version.to_be_bytes().to_vec();
     hello.extend_from_slice(&[0x42; 32]); // random
     hello.push(0); // empty session id
     hello.extend_from_slice(&cipher.to_be_bytes());
     hello.push(0); // null compression
+    handshake_record(version, 2, &hello)
+}
+
+/// A server's first flight up to TLS 1.2, in the clear: ServerHello choosing `version`
+/// and `cipher`, Certificate with `chain`, ServerHelloDone (RFC 5246 §7.3), one record
+/// per message.
+fn first_flight(version: u16, cipher: u16, chain: &[Vec<u8>]) -> Vec<u8> {
+    let len24 = |n: usize| [(n >> 16) as u8, (n >> 8) as u8, n as u8];
     let list: Vec<u8> = chain
         .iter()
         .flat_map(|der| [&len24(der.len())[..], der].concat())
         .collect();
     let certificate = [&len24(list.len())[..], &list].concat();
     [
-        record(message(2, &hello)),
-        record(message(11, &certificate)),
-        record(message(14, &[])),
+        server_hello(version, cipher),
+        handshake_record(version, 11, &certificate),
+        handshake_record(version, 14, &[]),
     ]
     .concat()
 }
 
-/// Whether a ClientHello record's payload offers `suite` (RFC 5246 §7.4.1.2).
+/// The supported_versions extension (RFC 8446 §4.2.1): TLS 1.3 clients send it, and
+/// rustls always does; the hand-made legacy probe never.
+const SUPPORTED_VERSIONS: u16 = 0x002b;
+
+/// A ClientHello record's payload split after the random (RFC 5246 §7.4.1.2): the
+/// cipher suites and the extensions, each without its length (no extensions: empty).
+/// None when it is malformed.
+fn hello_lists(hello: &[u8]) -> Option<(&[u8], &[u8])> {
+    // type(1) length(3) client_version(2) random(32)
+    let mut rest = hello.get(38..)?;
+    take(&mut rest, 1)?; // session id
+    let suites = take(&mut rest, 2)?;
+    take(&mut rest, 1)?; // compression methods
+    let extensions = if rest.is_empty() {
+        rest
+    } else {
+        take(&mut rest, 2)?
+    };
+    Some((suites, extensions))
+}
+
+/// Takes a vector with a length of `width` octets off the front of `rest`.
+fn take<'a>(rest: &mut &'a [u8], width: usize) -> Option<&'a [u8]> {
+    let len = rest
+        .get(..width)?
+        .iter()
+        .fold(0, |n, b| n << 8 | usize::from(*b));
+    let vector = rest.get(width..width + len)?;
+    *rest = &rest[width + len..];
+    Some(vector)
+}
+
+/// Whether a ClientHello record's payload offers `suite`.
 fn offers(hello: &[u8], suite: u16) -> bool {
-    // type(1) length(3) client_version(2) random(32), then the session id.
-    let Some(&sid) = hello.get(38) else {
+    hello_lists(hello).is_some_and(|(suites, _)| suites.chunks(2).any(|c| c == suite.to_be_bytes()))
+}
+
+/// Whether a ClientHello record's payload has the extension of type `kind`.
+fn offers_extension(hello: &[u8], kind: u16) -> bool {
+    let Some((_, mut extensions)) = hello_lists(hello) else {
         return false;
     };
-    let at = 39 + usize::from(sid);
-    let Some(len) = hello
-        .get(at..at + 2)
-        .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
-    else {
-        return false;
-    };
-    hello
-        .get(at + 2..at + 2 + len)
-        .is_some_and(|list| list.chunks(2).any(|c| c == suite.to_be_bytes()))
+    while let Some(header) = extensions.get(..2) {
+        if header == kind.to_be_bytes() {
+            return true;
+        }
+        extensions = &extensions[2..];
+        if take(&mut extensions, 2).is_none() {
+            return false;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rustls' ClientHello record payload, as sent to a server.
+    async fn rustls_hello() -> Vec<u8> {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let (config, _) = mtasts::net::tls::client_config();
+        let name = rustls::pki_types::ServerName::try_from("mx1.example.test").expect("name");
+        let connect = tokio_rustls::TlsConnector::from(config).connect(name, client);
+        let hello = tokio::spawn(async move { read_record(&mut server).await });
+        let (hello, _) = tokio::join!(hello, connect);
+        hello.expect("the reader").expect("a ClientHello")
+    }
+
+    /// The hand-made probe's ClientHello record payload.
+    fn legacy_hello() -> Vec<u8> {
+        mtasts::net::legacy::client_hello(0x0303, "mx1.example.test")[5..].to_vec()
+    }
+
+    #[tokio::test]
+    async fn supported_versions_tells_rustls_from_the_legacy_probe() {
+        let modern = rustls_hello().await;
+        assert!(offers_extension(&modern, SUPPORTED_VERSIONS));
+        let legacy = legacy_hello();
+        assert!(!offers_extension(&legacy, SUPPORTED_VERSIONS));
+        // Both have other extensions, and the suites are read from the same split.
+        assert!(offers_extension(&modern, 0x0000) && offers_extension(&legacy, 0x0000));
+        assert!(offers(&legacy, 0x002f) && !offers(&modern, 0x002f));
+    }
+
+    /// A ClientHello record payload offering TLS_RSA_WITH_AES_128_CBC_SHA, with a session
+    /// id of `sid` octets (as claimed) and `extensions` (None: no extensions field).
+    fn hello(sid: u8, extensions: Option<&[u8]>) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0x5a; 32]);
+        body.push(sid);
+        body.extend_from_slice(&[0, 2, 0x00, 0x2f, 1, 0]);
+        if let Some(extensions) = extensions {
+            body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+            body.extend_from_slice(extensions);
+        }
+        let len = body.len();
+        [&[1, 0, (len >> 8) as u8, len as u8][..], &body].concat()
+    }
+
+    #[tokio::test]
+    async fn a_cut_or_broken_hello_offers_nothing() {
+        let modern = rustls_hello().await;
+        for end in 0..modern.len() {
+            assert!(
+                !offers_extension(&modern[..end], SUPPORTED_VERSIONS),
+                "cut at {end}"
+            );
+        }
+        let cases: &[(Vec<u8>, bool)] = &[
+            (hello(0, Some(&[0x00, 0x2b, 0, 3, 2, 3, 4])), true),
+            (hello(0, Some(&[0x00, 0x00, 0, 0, 0x00, 0x2b, 0, 0])), true),
+            // 0x002b inside another extension's data is not the extension.
+            (hello(0, Some(&[0x00, 0x0a, 0, 2, 0x00, 0x2b])), false),
+            // An extension longer than the list.
+            (hello(0, Some(&[0x00, 0x0a, 0, 9, 0x00, 0x2b])), false),
+            (hello(0, None), false),
+            (hello(0, Some(&[])), false),
+            // A session id longer than the hello.
+            (hello(200, Some(&[0x00, 0x2b, 0, 0])), false),
+        ];
+        for (hello, want) in cases {
+            assert_eq!(
+                offers_extension(hello, SUPPORTED_VERSIONS),
+                *want,
+                "{hello:02x?}"
+            );
+        }
+        assert!(offers(&hello(0, None), 0x002f));
+    }
 }
