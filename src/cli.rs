@@ -15,6 +15,7 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Severity};
+use crate::input;
 use crate::judge::DomainReport;
 use crate::net::{Config, ConnectTo, Families};
 use crate::report::{self, Format, Style};
@@ -185,20 +186,6 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?} is not an IP address, IP:PORT or [IPv6]:PORT"))
 }
 
-/// A domain as typed by a person, in the form the audit uses: A-labels, lower case, no
-/// trailing dot.
-pub fn normalize_domain(input: &str) -> anyhow::Result<String> {
-    let name = hickory_resolver::proto::rr::Name::from_utf8(input.trim())
-        .map_err(|e| anyhow::anyhow!("{input:?} is not a domain name: {e}"))?;
-    let domain = crate::names::normalize(&name.to_ascii());
-    crate::names::check_domain(&domain)
-        .map_err(|why| anyhow::anyhow!("{input:?} is not a domain name: {why}"))?;
-    if !domain.contains('.') {
-        bail!("{input:?} is not a domain name: it has a single label");
-    }
-    Ok(domain)
-}
-
 /// The webpki roots plus the certificates of `ca_file`.
 fn roots(ca_file: Option<&PathBuf>) -> anyhow::Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
@@ -308,41 +295,12 @@ fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// Runs a parsed command line, writing reports to `out`.
-pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
+/// Runs a parsed command line, writing reports to `out`, and to `err` one line for each
+/// input that is refused while the others go on.
+pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check(args) => {
-            let domains = args
-                .domains
-                .iter()
-                .map(|d| normalize_domain(d))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut cfg = args.network.config()?;
-            if let Some(path) = &args.policy_file {
-                cfg.policy_file = Some((path.clone(), read_policy(path)?));
-            }
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
-            args.output.finish(&reports, out)
-        }
-        Command::Lint(args) => {
-            let reports = args
-                .files
-                .iter()
-                .map(|path| Ok(crate::judge::lint(path, read_policy(path)?)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            if !args.output.quiet {
-                report::render_lint(&reports, args.output.format, args.output.style(), out)?;
-                out.flush()?;
-            }
-            Ok(exit_code(
-                reports.iter().flat_map(|r| &r.findings),
-                args.output.fail_on,
-            ))
-        }
+        Command::Check(args) => check(&args, out, err),
+        Command::Lint(args) => lint(&args, out, err),
         Command::Checks { format } => {
             report::checks(format, out)?;
             Ok(EXIT_OK)
@@ -350,21 +308,62 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
     }
 }
 
+fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    let (domains, refused) = input::domains(&args.domains);
+    for r in &refused {
+        writeln!(err, "mtasts: {r}")?;
+    }
+    if domains.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    let mut cfg = args.network.config()?;
+    if let Some(path) = &args.policy_file {
+        cfg.policy_file = Some((path.clone(), read_policy(path)?));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
+    let code = args.output.finish(&reports, out)?;
+    Ok(worst(code, !refused.is_empty()))
+}
+
+fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    let mut reports = Vec::new();
+    let mut unreadable = false;
+    for path in &args.files {
+        match read_policy(path) {
+            Ok(body) => reports.push(crate::judge::lint(path, body)),
+            Err(e) => {
+                writeln!(err, "mtasts: {e:#}")?;
+                unreadable = true;
+            }
+        }
+    }
+    if reports.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    if !args.output.quiet {
+        report::render_lint(&reports, args.output.format, args.output.style(), out)?;
+        out.flush()?;
+    }
+    let code = exit_code(
+        reports.iter().flat_map(|r| &r.findings),
+        args.output.fail_on,
+    );
+    Ok(worst(code, unreadable))
+}
+
+/// The exit code of a run in which some inputs were refused: a usage error, whatever the
+/// others found.
+fn worst(code: u8, refused: bool) -> u8 {
+    if refused { code.max(EXIT_ERROR) } else { code }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn domains_are_normalised_or_refused() {
-        assert_eq!(normalize_domain("Example.COM.").expect("ok"), "example.com");
-        assert_eq!(
-            normalize_domain("bücher.example").expect("ok"),
-            "xn--bcher-kva.example"
-        );
-        for bad in ["", "com", "exa mple.com", "a..b", "-x.com", "x.com:25"] {
-            assert!(normalize_domain(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn colour_only_on_a_terminal_unless_refused() {
