@@ -1,6 +1,7 @@
 //! The command line: flags as clap parses them, resolved once into a [`Config`], and the
 //! exit-code contract.
 
+use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
@@ -15,7 +18,7 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Severity};
-use crate::input;
+use crate::input::{self, EhloName};
 use crate::judge::DomainReport;
 use crate::net::{Config, ConnectTo, Families};
 use crate::report::{self, Format, Style};
@@ -129,9 +132,9 @@ pub struct NetworkArgs {
     /// HOST may be an address, IPv6 in brackets, to redirect just that address). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
     pub connect_to: Vec<ConnectTo>,
-    /// The name to send with EHLO.
-    #[arg(long, default_value = "mtasts.invalid", value_name = "NAME")]
-    pub ehlo_name: String,
+    /// The name to send with EHLO: a host name, or an address literal such as [192.0.2.1].
+    #[arg(long, default_value = "mtasts.invalid", value_name = "NAME", value_parser = Plain(str::parse::<EhloName>))]
+    pub ehlo_name: EhloName,
     /// Check DNS and the policy only; skip the SMTP checks of the MX hosts.
     #[arg(long)]
     pub skip_mx: bool,
@@ -164,6 +167,33 @@ impl FailOn {
             FailOn::Warning => Some(Severity::Warning),
             FailOn::Never => None,
         }
+    }
+}
+
+/// A value parser whose refusal shows the value escaped: clap's own message prints it as
+/// typed, and a CR or an escape sequence in it would rewrite the terminal.
+#[derive(Clone)]
+struct Plain<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Plain<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_str().ok_or("it is not valid UTF-8".to_string());
+        text.and_then(self.0).map_err(|why| {
+            let arg = arg.map_or_else(|| "the value".to_string(), |a| format!("'{a}'"));
+            let shown = input::quote(&value.to_string_lossy());
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value {shown} for {arg}: {why}"),
+            )
+            .format(&mut cmd.clone())
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
 
 use hickory_resolver::proto::rr::Label;
 
@@ -154,6 +155,74 @@ fn is_address(text: &str) -> bool {
     text.parse::<IpAddr>().is_ok()
         || text.parse::<SocketAddr>().is_ok()
         || inner.is_some_and(|t| t.parse::<IpAddr>().is_ok())
+}
+
+/// The name sent with EHLO: a host name or an RFC 5321 §4.1.3 address literal
+/// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`). It is made only by parsing, so that no CR, LF or
+/// space can reach the wire and start a command of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EhloName(String);
+
+impl FromStr for EhloName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<EhloName, String> {
+        check_ehlo_name(text).map(|()| EhloName(text.to_string()))
+    }
+}
+
+impl fmt::Display for EhloName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn check_ehlo_name(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(why) = hidden_character(text, 0) {
+        return Err(format!("it {why}"));
+    }
+    if let Some(literal) = text.strip_prefix('[') {
+        return address_literal(literal);
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Err(format!("an address goes in brackets: {}", bracketed(ip)));
+    }
+    if let Some((at, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.')))
+    {
+        return Err(format!(
+            "it contains {} at position {}; a host name has only ASCII letters, digits, hyphens and dots",
+            quote_char(c),
+            at + 1
+        ));
+    }
+    names::check_domain(text)
+}
+
+/// The part of an address literal after its `[`.
+fn address_literal(literal: &str) -> Result<(), String> {
+    let inner = literal.strip_suffix(']').unwrap_or(literal);
+    match strip_prefix_ignore_case(inner, "IPv6:") {
+        Some(v6) if literal.ends_with(']') && v6.parse::<Ipv6Addr>().is_ok() => Ok(()),
+        None if literal.ends_with(']') && inner.parse::<Ipv4Addr>().is_ok() => Ok(()),
+        None if inner.parse::<Ipv6Addr>().is_ok() => {
+            Err(format!("an IPv6 literal needs its tag: [IPv6:{inner}]"))
+        }
+        _ => Err("it is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]".into()),
+    }
+}
+
+/// `ip` as an RFC 5321 address literal.
+fn bracketed(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("[{v4}]"),
+        IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+    }
 }
 
 /// "contains U+200B (an invisible character) at position 8" for the first character of
@@ -376,5 +445,94 @@ mod tests {
             why: "x".into(),
         };
         assert_eq!(r.to_string(), "\"a\\x1b[2J\\r\" is not a domain: x");
+    }
+
+    #[test]
+    fn ehlo_names_are_host_names_or_address_literals() {
+        for good in [
+            "mtasts.invalid",
+            "localhost",
+            "Mail-1.Example.COM",
+            "[192.0.2.1]",
+            "[IPv6:2001:db8::1]",
+            "[ipv6:::ffff:192.0.2.1]",
+        ] {
+            let name: EhloName = good.parse().expect(good);
+            assert_eq!(name.to_string(), good);
+        }
+    }
+
+    #[test]
+    fn ehlo_names_that_would_break_the_command_are_refused() {
+        for (typed, why) in [
+            ("", "it is empty"),
+            (
+                "x\r\nMAIL FROM:<a@b>",
+                "it contains U+000D (a control character) at position 2",
+            ),
+            (
+                "x\n",
+                "it contains U+000A (a control character) at position 2",
+            ),
+            ("a b", "it contains U+0020 (a space) at position 2"),
+            (
+                "a\u{200b}b",
+                "it contains U+200B (an invisible character) at position 2",
+            ),
+            (
+                "a<b>",
+                "it contains \"<\" at position 2; a host name has only ASCII letters, digits, hyphens and dots",
+            ),
+            (
+                "bücher.example",
+                "it contains \"ü\" at position 2; a host name has only ASCII letters, digits, hyphens and dots",
+            ),
+            ("mail.example.com.", "the name ends with a dot"),
+            (
+                "-mail.example",
+                "the label \"-mail\" starts or ends with a hyphen",
+            ),
+            ("a..b", "the name has an empty label"),
+            ("192.0.2.1", "an address goes in brackets: [192.0.2.1]"),
+            (
+                "2001:db8::1",
+                "an address goes in brackets: [IPv6:2001:db8::1]",
+            ),
+            (
+                "[2001:db8::1]",
+                "an IPv6 literal needs its tag: [IPv6:2001:db8::1]",
+            ),
+            (
+                "[192.0.2.1]x",
+                "it is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
+            ),
+            (
+                "[192.0.2.1",
+                "it is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
+            ),
+            (
+                "[IPv6:192.0.2.1]",
+                "it is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
+            ),
+            (
+                "[mail.example]",
+                "it is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
+            ),
+        ] {
+            assert_eq!(typed.parse::<EhloName>(), Err(why.to_string()), "{typed:?}");
+        }
+        assert!(format!("{}.x", "a".repeat(64)).parse::<EhloName>().is_err());
+        assert!(["a"; 128].join(".").parse::<EhloName>().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_parsed_ehlo_name_is_one_printable_word(text in "[a-z0-9.\\[\\]:\r\n \t<>@-]{0,12}") {
+            if let Ok(name) = text.parse::<EhloName>() {
+                let line = format!("EHLO {name}\r\n");
+                proptest::prop_assert!(line.matches("\r\n").count() == 1 && line.ends_with("\r\n"));
+                proptest::prop_assert!(name.to_string().chars().all(|c| c.is_ascii_graphic()));
+            }
+        }
     }
 }

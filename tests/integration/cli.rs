@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::lab::{Response, Smtp, World};
-use crate::support::json;
+use crate::support::{json, only_ehlo_starttls_quit};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_enforce_deployment_with_two_mx_hosts_passes() {
@@ -296,4 +296,62 @@ fn an_unreadable_policy_file_is_reported_and_the_others_are_still_linted() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert_eq!(stderr(&out).lines().count(), 2, "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ehlo_name_that_would_inject_smtp_commands_is_refused_before_any_connection() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&[
+            "check",
+            "example.test",
+            "--ehlo-name",
+            "x\r\nMAIL FROM:<a@example.test>",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: invalid value \"x\\r\\nMAIL FROM:<a@example.test>\" for '--ehlo-name <NAME>': \
+             it contains U+000D (a control character) at position 2\n"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains('\r'), "the value is shown escaped: {err:?}");
+    assert!(out.stdout.is_empty());
+    assert!(run.dns_queries().is_empty());
+    for (ip, server) in &run.smtp {
+        assert_eq!(server.connections(), 0, "a connection to {ip}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ehlo_name_is_sent_as_given_and_nothing_but_ehlo_starttls_quit() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let ehlos = |run: &crate::lab::Run| -> Vec<String> {
+        run.smtp_commands("192.0.2.10")
+            .into_iter()
+            .filter(|c| c.verb() == "EHLO")
+            .map(|c| c.line)
+            .collect()
+    };
+    let out = run.mtasts(&["check", "example.test", "-q"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    only_ehlo_starttls_quit(&run);
+    assert_eq!(ehlos(&run), ["EHLO mtasts.invalid"; 2]);
+
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&["check", "example.test", "-q", "--ehlo-name", "[192.0.2.1]"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    only_ehlo_starttls_quit(&run);
+    assert_eq!(ehlos(&run), ["EHLO [192.0.2.1]"; 2]);
 }
