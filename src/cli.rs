@@ -3,7 +3,7 @@
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,13 +117,13 @@ pub struct OutputArgs {
 #[command(next_help_heading = "Network")]
 pub struct NetworkArgs {
     /// Bound on one network operation (a lookup, a connection, a reply, the fetch), in seconds.
-    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = Plain(parse_seconds))]
     pub timeout: Duration,
     /// Bound on the whole audit of one domain, in seconds [default: 4 x --timeout].
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = Plain(parse_seconds))]
     pub deadline: Option<Duration>,
     /// Query this nameserver instead of the system's resolver.
-    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]
+    #[arg(long, value_name = "IP[:PORT]", value_parser = Plain(parse_resolver))]
     pub resolver: Option<SocketAddr>,
     /// Also trust the CA certificates in this PEM file (for labs and private test setups).
     #[arg(long, value_name = "PEM")]
@@ -197,23 +197,52 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Plain<T> {
     }
 }
 
+/// Seconds as people type them: fractions down to a millisecond, at most an hour.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err(format!("{s} is not between 0 and 3600 seconds"));
+    let secs = s
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| secs.is_finite())
+        .ok_or("it is not a number of seconds")?;
+    if secs < 0.0 {
+        return Err("it cannot be negative".into());
+    }
+    if secs == 0.0 {
+        return Err("it must be more than 0 seconds".into());
+    }
+    if secs < 0.001 {
+        return Err("it must be at least 0.001 seconds (1 ms)".into());
+    }
+    if secs > 3600.0 {
+        return Err("it must be at most 3600 seconds (an hour)".into());
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A nameserver's address, port 53 unless one is given.
 fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
-    s.parse::<SocketAddr>()
-        .or_else(|_| {
-            s.parse::<std::net::IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 53))
-        })
-        .map_err(|_| format!("{s:?} is not an IP address, IP:PORT or [IPv6]:PORT"))
+    let addr = s
+        .parse::<SocketAddr>()
+        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| "it is not an IP address, IP:PORT or [IPv6]:PORT".to_string())?;
+    let ip = addr.ip().to_canonical();
+    if ip.is_unspecified() {
+        return Err(format!(
+            "{ip} is the unspecified address: it means any address, not a nameserver"
+        ));
+    }
+    if ip.is_multicast() {
+        return Err(format!("{ip} is a multicast address, not a nameserver"));
+    }
+    if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        return Err(format!("{ip} is the broadcast address, not a nameserver"));
+    }
+    if addr.port() == 0 {
+        return Err(
+            "port 0 is not a port a nameserver answers on (leave the port out for 53)".into(),
+        );
+    }
+    Ok(addr)
 }
 
 /// The webpki roots plus the certificates of `ca_file`.
@@ -407,18 +436,94 @@ mod tests {
     }
 
     #[test]
-    fn seconds_and_resolvers_parse() {
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert!(
-            parse_seconds("0").is_err()
-                && parse_seconds("-1").is_err()
-                && parse_seconds("x").is_err()
-        );
+    fn seconds_parse_down_to_a_millisecond_and_up_to_an_hour() {
+        for (typed, want) in [
+            ("10", Duration::from_secs(10)),
+            ("0.5", Duration::from_millis(500)),
+            ("0.001", Duration::from_millis(1)),
+            ("3600", Duration::from_secs(3600)),
+            ("1e3", Duration::from_secs(1000)),
+        ] {
+            assert_eq!(parse_seconds(typed), Ok(want), "{typed}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_refused_with_the_reason() {
+        for (typed, why) in [
+            ("0", "it must be more than 0 seconds"),
+            ("0.0", "it must be more than 0 seconds"),
+            ("-0", "it must be more than 0 seconds"),
+            ("-1", "it cannot be negative"),
+            ("-0.5", "it cannot be negative"),
+            ("NaN", "it is not a number of seconds"),
+            ("inf", "it is not a number of seconds"),
+            ("-inf", "it is not a number of seconds"),
+            ("ten", "it is not a number of seconds"),
+            ("10s", "it is not a number of seconds"),
+            ("", "it is not a number of seconds"),
+            ("3600.5", "it must be at most 3600 seconds (an hour)"),
+            ("1e9", "it must be at most 3600 seconds (an hour)"),
+            ("0.0009", "it must be at least 0.001 seconds (1 ms)"),
+            ("1e-9", "it must be at least 0.001 seconds (1 ms)"),
+        ] {
+            assert_eq!(parse_seconds(typed), Err(why.to_string()), "{typed}");
+        }
+    }
+
+    #[test]
+    fn resolvers_parse() {
+        let sa = |s: &str| s.parse::<SocketAddr>().expect("a socket address");
+        assert_eq!(parse_resolver("127.0.0.1:5353"), Ok(sa("127.0.0.1:5353")));
+        assert_eq!(parse_resolver("192.0.2.53"), Ok(sa("192.0.2.53:53")));
+        assert_eq!(parse_resolver("::1"), Ok(sa("[::1]:53")));
         assert_eq!(
-            parse_resolver("127.0.0.1:5353"),
-            Ok("127.0.0.1:5353".parse().expect("sa"))
+            parse_resolver("[2001:db8::53]:5353"),
+            Ok(sa("[2001:db8::53]:5353"))
         );
-        assert_eq!(parse_resolver("::1"), Ok("[::1]:53".parse().expect("sa")));
-        assert!(parse_resolver("dns.example").is_err());
+    }
+
+    #[test]
+    fn resolvers_that_are_no_nameserver_are_refused_with_the_reason() {
+        for (typed, why) in [
+            (
+                "dns.example",
+                "it is not an IP address, IP:PORT or [IPv6]:PORT",
+            ),
+            (
+                "192.0.2.53:dns",
+                "it is not an IP address, IP:PORT or [IPv6]:PORT",
+            ),
+            (
+                "0.0.0.0",
+                "0.0.0.0 is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "[::]:53",
+                ":: is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "::ffff:0.0.0.0",
+                "0.0.0.0 is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "255.255.255.255",
+                "255.255.255.255 is the broadcast address, not a nameserver",
+            ),
+            (
+                "224.0.0.251:5353",
+                "224.0.0.251 is a multicast address, not a nameserver",
+            ),
+            (
+                "ff02::fb",
+                "ff02::fb is a multicast address, not a nameserver",
+            ),
+            (
+                "192.0.2.53:0",
+                "port 0 is not a port a nameserver answers on (leave the port out for 53)",
+            ),
+        ] {
+            assert_eq!(parse_resolver(typed), Err(why.to_string()), "{typed}");
+        }
     }
 }

@@ -355,3 +355,30 @@ async fn the_ehlo_name_is_sent_as_given_and_nothing_but_ehlo_starttls_quit() {
     only_ehlo_starttls_quit(&run);
     assert_eq!(ehlos(&run), ["EHLO [192.0.2.1]"; 2]);
 }
+
+#[test]
+fn option_values_are_refused_in_plain_sentences() {
+    for (args, first_line) in [
+        (
+            &["check", "example.test", "--timeout", "0"][..],
+            "error: invalid value \"0\" for '--timeout <SECONDS>': it must be more than 0 seconds",
+        ),
+        (
+            &["check", "example.test", "--deadline", "7200"],
+            "error: invalid value \"7200\" for '--deadline <SECONDS>': it must be at most 3600 seconds (an hour)",
+        ),
+        (
+            &["check", "example.test", "--resolver", "0.0.0.0"],
+            "error: invalid value \"0.0.0.0\" for '--resolver <IP[:PORT]>': \
+             0.0.0.0 is the unspecified address: it means any address, not a nameserver",
+        ),
+        (
+            &["check", "example.test", "--timeout", "1\x1b[2J"],
+            "error: invalid value \"1\\x1b[2J\" for '--timeout <SECONDS>': it is not a number of seconds",
+        ),
+    ] {
+        let out = crate::support::mtasts(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&out).lines().next(), Some(first_line), "{args:?}");
+    }
+}
