@@ -102,8 +102,12 @@ pub struct OutputArgs {
     /// Exit with 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
-    /// Never colour the output (NO_COLOR is honoured too).
-    #[arg(long)]
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always (pipes too,
+    /// for less -R; even with NO_COLOR) or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    /// The same as --color never, which replaced it.
+    #[arg(long, hide = true, conflicts_with = "color")]
     pub no_color: bool,
     /// Print nothing; only the exit code tells.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -150,6 +154,14 @@ pub struct NetworkArgs {
     /// Network connections open at once, over the whole run.
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_connections: u16,
+}
+
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The `--fail-on` threshold.
@@ -290,11 +302,23 @@ impl NetworkArgs {
 }
 
 impl OutputArgs {
+    /// `--color`, or never for the old `--no-color`.
+    fn color_when(&self) -> ColorWhen {
+        if self.no_color {
+            ColorWhen::Never
+        } else {
+            self.color
+        }
+    }
+
     fn style(&self) -> Style {
-        let no_color_env = std::env::var_os("NO_COLOR");
-        let terminal = std::io::stdout().is_terminal();
         Style {
-            color: use_color(self.no_color, no_color_env.as_deref(), terminal),
+            color: use_color(
+                self.color_when(),
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+                std::io::stdout().is_terminal(),
+            ),
             verbose: self.verbose,
         }
     }
@@ -312,10 +336,22 @@ impl OutputArgs {
     }
 }
 
-/// Colour only on a terminal, never with `--no-color` or a non-empty `NO_COLOR`
-/// (<https://no-color.org>).
-fn use_color(no_color_flag: bool, no_color_env: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
-    terminal && !no_color_flag && no_color_env.is_none_or(|v| v.is_empty())
+/// Whether to colour standard output. `auto` colours only a terminal that can show it,
+/// and not when `NO_COLOR` is set non-empty (<https://no-color.org>); `always` is asked for
+/// by name, so it wins over `NO_COLOR`.
+fn use_color(
+    when: ColorWhen,
+    no_color_env: Option<&OsStr>,
+    term: Option<&OsStr>,
+    terminal: bool,
+) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            terminal && no_color_env.is_none_or(OsStr::is_empty) && term.is_none_or(|t| t != "dumb")
+        }
+    }
 }
 
 /// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
@@ -425,14 +461,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn colour_only_on_a_terminal_unless_refused() {
-        let set = Some(std::ffi::OsStr::new("1"));
-        let empty = Some(std::ffi::OsStr::new(""));
-        assert!(use_color(false, None, true));
-        assert!(use_color(false, empty, true)); // NO_COLOR="" does not count
-        assert!(!use_color(false, None, false)); // a pipe or a file
-        assert!(!use_color(true, None, true)); // --no-color
-        assert!(!use_color(false, set, true)); // NO_COLOR=1
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        use ColorWhen::{Always, Auto, Never};
+        let os = |s: &'static str| Some(OsStr::new(s));
+        #[rustfmt::skip]
+        let table = [
+            // flag,  NO_COLOR, TERM,             terminal, colour
+            (Auto,   None,     os("xterm"),      true,     true),
+            (Auto,   None,     None,             true,     true),
+            (Auto,   os(""),   os("xterm"),      true,     true), // NO_COLOR="" does not count
+            (Auto,   os("1"),  os("xterm"),      true,     false),
+            (Auto,   None,     os("dumb"),       true,     false),
+            (Auto,   None,     os("xterm"),      false,    false), // a pipe or a file
+            (Always, None,     os("xterm"),      false,    true),  // for less -R
+            (Always, os("1"),  os("dumb"),       false,    true),  // asked for by name
+            (Never,  None,     os("xterm"),      true,     false),
+            (Never,  os(""),   os("xterm"),      true,     false),
+        ];
+        for (when, no_color, term, terminal, want) in table {
+            assert_eq!(
+                use_color(when, no_color, term, terminal),
+                want,
+                "{when:?} NO_COLOR={no_color:?} TERM={term:?} terminal={terminal}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_color_is_the_old_spelling_of_color_never() {
+        let when = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["mtasts", "lint", "-"].iter().chain(args))?;
+            match cli.command {
+                Command::Lint(lint) => Ok(lint.output.color_when()),
+                _ => Err(clap::Error::new(ErrorKind::InvalidSubcommand)),
+            }
+        };
+        assert_eq!(when(&[]).ok(), Some(ColorWhen::Auto));
+        assert_eq!(when(&["--color", "always"]).ok(), Some(ColorWhen::Always));
+        assert_eq!(when(&["--color", "never"]).ok(), Some(ColorWhen::Never));
+        assert_eq!(when(&["--no-color"]).ok(), Some(ColorWhen::Never));
+        assert!(when(&["--no-color", "--color", "always"]).is_err());
+        assert!(when(&["--color", "sometimes"]).is_err());
     }
 
     #[test]

@@ -382,3 +382,32 @@ fn option_values_are_refused_in_plain_sentences() {
         assert_eq!(stderr(&out).lines().next(), Some(first_line), "{args:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn color_always_colours_a_pipe_and_never_or_auto_do_not() {
+    let mut w = World::new();
+    let d = w.good_deployment("example.test");
+    let run = w.start(d).await;
+    for (args, coloured) in [
+        (&["check", "example.test", "--color", "always"][..], true),
+        (&["check", "example.test", "--color", "never"], false),
+        (&["check", "example.test", "--color", "auto"], false),
+        (&["check", "example.test"], false),
+        (&["check", "example.test", "--no-color"], false),
+    ] {
+        let out = run.mtasts(args).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.contains("\x1b["), coloured, "{args:?}:\n{text}");
+    }
+}
+
+#[test]
+fn no_color_is_hidden_from_the_help() {
+    let out = crate::support::mtasts(&["check", "-h"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--color <WHEN>") && !help.contains("--no-color"),
+        "{help}"
+    );
+}
