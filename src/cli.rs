@@ -109,7 +109,7 @@ pub struct OutputArgs {
     /// The same as --color never, which replaced it.
     #[arg(long, hide = true, conflicts_with = "color")]
     pub no_color: bool,
-    /// Print nothing; only the exit code tells.
+    /// Print no report, only errors (on standard error); the exit code tells.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Also show the hints of info findings and certificate details.
