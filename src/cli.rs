@@ -461,6 +461,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refused_input_makes_the_exit_code_2_whatever_the_others_found() {
+        assert_eq!(worst(EXIT_OK, true), EXIT_ERROR);
+        assert_eq!(worst(EXIT_FINDINGS, true), EXIT_ERROR);
+        assert_eq!(worst(EXIT_FINDINGS, false), EXIT_FINDINGS);
+        assert_eq!(worst(EXIT_OK, false), EXIT_OK);
+    }
+
+    #[test]
     fn colour_follows_the_flag_then_no_color_then_the_terminal() {
         use ColorWhen::{Always, Auto, Never};
         let os = |s: &'static str| Some(OsStr::new(s));

@@ -12,14 +12,14 @@ use hickory_resolver::proto::rr::Label;
 use crate::names;
 use crate::report::{escape, is_invisible};
 
-/// A command-line value that was refused, and why.
+/// A DOMAIN argument that was refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
+pub struct NotADomain {
     pub typed: String,
     pub why: String,
 }
 
-impl fmt::Display for Refused {
+impl fmt::Display for NotADomain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} is not a domain: {}", quote(&self.typed), self.why)
     }
@@ -32,7 +32,7 @@ pub fn quote(text: &str) -> String {
 
 /// The domains to audit, each once (after normalisation) in the order first typed, and the
 /// inputs that are not domains.
-pub fn domains(typed: &[String]) -> (Vec<String>, Vec<Refused>) {
+pub fn domains(typed: &[String]) -> (Vec<String>, Vec<NotADomain>) {
     let mut seen = HashSet::new();
     let mut good = Vec::new();
     let mut refused = Vec::new();
@@ -40,7 +40,7 @@ pub fn domains(typed: &[String]) -> (Vec<String>, Vec<Refused>) {
         match domain(t) {
             Ok(d) if seen.insert(d.clone()) => good.push(d),
             Ok(_) => {}
-            Err(why) => refused.push(Refused {
+            Err(why) => refused.push(NotADomain {
                 typed: t.clone(),
                 why,
             }),
@@ -52,33 +52,37 @@ pub fn domains(typed: &[String]) -> (Vec<String>, Vec<Refused>) {
 /// A domain as typed, in the form the audit uses: A-labels, lower case, no trailing dot.
 /// White space around it is ignored (a list pasted from a file with CRLF line ends).
 pub fn domain(typed: &str) -> Result<String, String> {
-    let lead = typed.len() - typed.trim_start().len();
     let text = typed.trim();
+    // Positions count in what was typed, which is what the message quotes.
+    let offset = typed[..typed.len() - typed.trim_start().len()]
+        .chars()
+        .count();
     if text.is_empty() {
         return Err("it is empty".into());
     }
-    if let Some(why) = hidden_character(text, typed[..lead].chars().count()) {
+    if let Some(why) = hidden_character(text, offset) {
         return Err(format!("it {why}"));
     }
     if is_address(text) {
-        return Err(NOT_AN_ADDRESS.into());
+        return Err(IS_AN_ADDRESS.into());
     }
     if let Some(host) = decorated(text) {
         if is_address(host) {
-            return Err(NOT_AN_ADDRESS.into());
+            return Err(IS_AN_ADDRESS.into());
         }
-        if to_a_labels(host).is_ok() {
+        if to_a_labels(host, 0).is_ok() {
             return Err(format!("give the domain only: {host}"));
         }
     }
-    to_a_labels(text)
+    to_a_labels(text, offset)
 }
 
-const NOT_AN_ADDRESS: &str =
+const IS_AN_ADDRESS: &str =
     "it is an IP address; give the mail domain, the part after @ in addresses";
 
-/// `text` as a domain of at least two labels, each converted to its A-label.
-fn to_a_labels(text: &str) -> Result<String, String> {
+/// `text` as a domain of at least two labels, each converted to its A-label; positions
+/// in reasons count from 1 after `offset` characters.
+fn to_a_labels(text: &str, offset: usize) -> Result<String, String> {
     if let Some((at, c)) = text
         .chars()
         .enumerate()
@@ -87,7 +91,7 @@ fn to_a_labels(text: &str) -> Result<String, String> {
         return Err(format!(
             "it contains {} at position {}; a domain has only letters, digits, hyphens and dots",
             quote_char(c),
-            at + 1
+            offset + at + 1
         ));
     }
     // UTS 46 separates labels with the ideographic full stops too, as browsers do.
@@ -106,8 +110,9 @@ fn to_a_labels(text: &str) -> Result<String, String> {
     Ok(domain)
 }
 
-/// One label, lower case, non-ASCII converted to its A-label (xn--...); an empty label
-/// stays empty for [`names::check_domain`] to name.
+/// One label in lower case. A label with non-ASCII characters becomes its A-label
+/// (xn--...), and one that already is an A-label must decode; an empty label stays empty
+/// for [`names::check_domain`] to name.
 fn a_label(label: &str) -> Result<String, String> {
     if label.is_ascii() && !label.starts_with("xn--") {
         return Ok(label.to_ascii_lowercase());
@@ -228,7 +233,7 @@ fn bracketed(ip: IpAddr) -> String {
 /// "contains U+200B (an invisible character) at position 8" for the first character of
 /// `text` that does not show as itself on a terminal; positions count characters from 1,
 /// after `offset` characters that came before `text`.
-pub fn hidden_character(text: &str, offset: usize) -> Option<String> {
+fn hidden_character(text: &str, offset: usize) -> Option<String> {
     text.chars().enumerate().find_map(|(at, c)| {
         let what = match c {
             ' ' => "a space",
@@ -248,7 +253,7 @@ pub fn hidden_character(text: &str, offset: usize) -> Option<String> {
 }
 
 /// A visible character in quotes that read well around it.
-pub fn quote_char(c: char) -> String {
+fn quote_char(c: char) -> String {
     if c == '"' {
         "'\"'".into()
     } else {
@@ -289,7 +294,7 @@ mod tests {
             "http://192.0.2.1/",
             "user@[192.0.2.1]",
         ] {
-            assert_eq!(domain(typed), Err(NOT_AN_ADDRESS.to_string()), "{typed}");
+            assert_eq!(domain(typed), Err(IS_AN_ADDRESS.to_string()), "{typed}");
         }
     }
 
@@ -365,6 +370,10 @@ mod tests {
                 "it contains \"_\" at position 4; a domain has only letters, digits, hyphens and dots",
             ),
             (
+                " exa_mple.com",
+                "it contains \"_\" at position 5; a domain has only letters, digits, hyphens and dots",
+            ),
+            (
                 "*.example.com",
                 "it contains \"*\" at position 1; a domain has only letters, digits, hyphens and dots",
             ),
@@ -427,7 +436,7 @@ mod tests {
         assert_eq!(good, ["b.example", "xn--bcher-kva.example", "a.example"]);
         assert_eq!(
             refused,
-            [Refused {
+            [NotADomain {
                 typed: "https://a.example/".into(),
                 why: "give the domain only: a.example".into()
             }]
@@ -440,7 +449,7 @@ mod tests {
 
     #[test]
     fn refusals_quote_the_input_escaped() {
-        let r = Refused {
+        let r = NotADomain {
             typed: "a\x1b[2J\r".into(),
             why: "x".into(),
         };
