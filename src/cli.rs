@@ -1,13 +1,16 @@
 //! The command line: flags as clap parses them, resolved once into a [`Config`], and the
 //! exit-code contract.
 
+use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
@@ -15,6 +18,7 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Severity};
+use crate::input::{self, EhloName};
 use crate::judge::DomainReport;
 use crate::net::{Config, ConnectTo, Families};
 use crate::report::{self, Format, Style};
@@ -98,10 +102,14 @@ pub struct OutputArgs {
     /// Exit with 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
-    /// Never colour the output (NO_COLOR is honoured too).
-    #[arg(long)]
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always (pipes too,
+    /// for less -R; even with NO_COLOR) or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    /// The same as --color never, which replaced it.
+    #[arg(long, hide = true, conflicts_with = "color")]
     pub no_color: bool,
-    /// Print nothing; only the exit code tells.
+    /// Print no report, only errors (on standard error); the exit code tells.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Also show the hints of info findings and certificate details.
@@ -113,13 +121,13 @@ pub struct OutputArgs {
 #[command(next_help_heading = "Network")]
 pub struct NetworkArgs {
     /// Bound on one network operation (a lookup, a connection, a reply, the fetch), in seconds.
-    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = Plain(parse_seconds))]
     pub timeout: Duration,
     /// Bound on the whole audit of one domain, in seconds [default: 4 x --timeout].
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = Plain(parse_seconds))]
     pub deadline: Option<Duration>,
     /// Query this nameserver instead of the system's resolver.
-    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_resolver)]
+    #[arg(long, value_name = "IP[:PORT]", value_parser = Plain(parse_resolver))]
     pub resolver: Option<SocketAddr>,
     /// Also trust the CA certificates in this PEM file (for labs and private test setups).
     #[arg(long, value_name = "PEM")]
@@ -128,9 +136,9 @@ pub struct NetworkArgs {
     /// HOST may be an address, IPv6 in brackets, to redirect just that address). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
     pub connect_to: Vec<ConnectTo>,
-    /// The name to send with EHLO.
-    #[arg(long, default_value = "mtasts.invalid", value_name = "NAME")]
-    pub ehlo_name: String,
+    /// The name to send with EHLO: a host name, or an address literal such as [192.0.2.1].
+    #[arg(long, default_value = "mtasts.invalid", value_name = "NAME", value_parser = Plain(str::parse::<EhloName>))]
+    pub ehlo_name: EhloName,
     /// Check DNS and the policy only; skip the SMTP checks of the MX hosts.
     #[arg(long)]
     pub skip_mx: bool,
@@ -146,6 +154,14 @@ pub struct NetworkArgs {
     /// Network connections open at once, over the whole run.
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_connections: u16,
+}
+
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The `--fail-on` threshold.
@@ -166,37 +182,79 @@ impl FailOn {
     }
 }
 
+/// A value parser whose refusal shows the value escaped: clap's own message prints it as
+/// typed, and a CR or an escape sequence in it would rewrite the terminal.
+#[derive(Clone)]
+struct Plain<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Plain<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_str().ok_or("it is not valid UTF-8".to_string());
+        text.and_then(self.0).map_err(|why| {
+            let arg = arg.map_or_else(|| "the value".to_string(), |a| format!("'{a}'"));
+            let shown = input::quote(&value.to_string_lossy());
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value {shown} for {arg}: {why}"),
+            )
+            .format(&mut cmd.clone())
+        })
+    }
+}
+
+/// Seconds as people type them: fractions down to a millisecond, at most an hour.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 3600.0) {
-        return Err(format!("{s} is not between 0 and 3600 seconds"));
+    let secs = s
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| secs.is_finite())
+        .ok_or("it is not a number of seconds")?;
+    if secs < 0.0 {
+        return Err("it cannot be negative".into());
+    }
+    if secs == 0.0 {
+        return Err("it must be more than 0 seconds".into());
+    }
+    if secs < 0.001 {
+        return Err("it must be at least 0.001 seconds (1 ms)".into());
+    }
+    if secs > 3600.0 {
+        return Err("it must be at most 3600 seconds (an hour)".into());
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A nameserver's address, port 53 unless one is given.
 fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
-    s.parse::<SocketAddr>()
-        .or_else(|_| {
-            s.parse::<std::net::IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 53))
-        })
-        .map_err(|_| format!("{s:?} is not an IP address, IP:PORT or [IPv6]:PORT"))
-}
-
-/// A domain as typed by a person, in the form the audit uses: A-labels, lower case, no
-/// trailing dot.
-pub fn normalize_domain(input: &str) -> anyhow::Result<String> {
-    let name = hickory_resolver::proto::rr::Name::from_utf8(input.trim())
-        .map_err(|e| anyhow::anyhow!("{input:?} is not a domain name: {e}"))?;
-    let domain = crate::names::normalize(&name.to_ascii());
-    crate::names::check_domain(&domain)
-        .map_err(|why| anyhow::anyhow!("{input:?} is not a domain name: {why}"))?;
-    if !domain.contains('.') {
-        bail!("{input:?} is not a domain name: it has a single label");
+    let addr = s
+        .parse::<SocketAddr>()
+        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| "it is not an IP address, IP:PORT or [IPv6]:PORT".to_string())?;
+    let ip = addr.ip().to_canonical();
+    if ip.is_unspecified() {
+        return Err(format!(
+            "{ip} is the unspecified address: it means any address, not a nameserver"
+        ));
     }
-    Ok(domain)
+    if ip.is_multicast() {
+        return Err(format!("{ip} is a multicast address, not a nameserver"));
+    }
+    if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        return Err(format!("{ip} is the broadcast address, not a nameserver"));
+    }
+    if addr.port() == 0 {
+        return Err(
+            "port 0 is not a port a nameserver answers on (leave the port out for 53)".into(),
+        );
+    }
+    Ok(addr)
 }
 
 /// The webpki roots plus the certificates of `ca_file`.
@@ -244,11 +302,23 @@ impl NetworkArgs {
 }
 
 impl OutputArgs {
+    /// `--color`, or never for the old `--no-color`.
+    fn color_when(&self) -> ColorWhen {
+        if self.no_color {
+            ColorWhen::Never
+        } else {
+            self.color
+        }
+    }
+
     fn style(&self) -> Style {
-        let no_color_env = std::env::var_os("NO_COLOR");
-        let terminal = std::io::stdout().is_terminal();
         Style {
-            color: use_color(self.no_color, no_color_env.as_deref(), terminal),
+            color: use_color(
+                self.color_when(),
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+                std::io::stdout().is_terminal(),
+            ),
             verbose: self.verbose,
         }
     }
@@ -266,10 +336,22 @@ impl OutputArgs {
     }
 }
 
-/// Colour only on a terminal, never with `--no-color` or a non-empty `NO_COLOR`
-/// (<https://no-color.org>).
-fn use_color(no_color_flag: bool, no_color_env: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
-    terminal && !no_color_flag && no_color_env.is_none_or(|v| v.is_empty())
+/// Whether to colour standard output. `auto` colours only a terminal that can show it,
+/// and not when `NO_COLOR` is set non-empty (<https://no-color.org>); `always` is asked for
+/// by name, so it wins over `NO_COLOR`.
+fn use_color(
+    when: ColorWhen,
+    no_color_env: Option<&OsStr>,
+    term: Option<&OsStr>,
+    terminal: bool,
+) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            terminal && no_color_env.is_none_or(OsStr::is_empty) && term.is_none_or(|t| t != "dumb")
+        }
+    }
 }
 
 /// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
@@ -308,41 +390,12 @@ fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// Runs a parsed command line, writing reports to `out`.
-pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
+/// Runs a parsed command line, writing reports to `out`, and to `err` one line for each
+/// input that is refused while the others go on.
+pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check(args) => {
-            let domains = args
-                .domains
-                .iter()
-                .map(|d| normalize_domain(d))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut cfg = args.network.config()?;
-            if let Some(path) = &args.policy_file {
-                cfg.policy_file = Some((path.clone(), read_policy(path)?));
-            }
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
-            args.output.finish(&reports, out)
-        }
-        Command::Lint(args) => {
-            let reports = args
-                .files
-                .iter()
-                .map(|path| Ok(crate::judge::lint(path, read_policy(path)?)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            if !args.output.quiet {
-                report::render_lint(&reports, args.output.format, args.output.style(), out)?;
-                out.flush()?;
-            }
-            Ok(exit_code(
-                reports.iter().flat_map(|r| &r.findings),
-                args.output.fail_on,
-            ))
-        }
+        Command::Check(args) => check(&args, out, err),
+        Command::Lint(args) => lint(&args, out, err),
         Command::Checks { format } => {
             report::checks(format, out)?;
             Ok(EXIT_OK)
@@ -350,46 +403,204 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<u8> {
     }
 }
 
+fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    let (domains, refused) = input::domains(&args.domains);
+    for r in &refused {
+        writeln!(err, "mtasts: {r}")?;
+    }
+    if domains.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    let mut cfg = args.network.config()?;
+    if let Some(path) = &args.policy_file {
+        cfg.policy_file = Some((path.clone(), read_policy(path)?));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
+    let code = args.output.finish(&reports, out)?;
+    Ok(worst(code, !refused.is_empty()))
+}
+
+fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    let mut reports = Vec::new();
+    let mut unreadable = false;
+    for path in &args.files {
+        match read_policy(path) {
+            Ok(body) => reports.push(crate::judge::lint(path, body)),
+            Err(e) => {
+                writeln!(err, "mtasts: {e:#}")?;
+                unreadable = true;
+            }
+        }
+    }
+    if reports.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    if !args.output.quiet {
+        report::render_lint(&reports, args.output.format, args.output.style(), out)?;
+        out.flush()?;
+    }
+    let code = exit_code(
+        reports.iter().flat_map(|r| &r.findings),
+        args.output.fail_on,
+    );
+    Ok(worst(code, unreadable))
+}
+
+/// The exit code of a run in which some inputs were refused: a usage error, whatever the
+/// others found.
+fn worst(code: u8, refused: bool) -> u8 {
+    if refused { code.max(EXIT_ERROR) } else { code }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn domains_are_normalised_or_refused() {
-        assert_eq!(normalize_domain("Example.COM.").expect("ok"), "example.com");
-        assert_eq!(
-            normalize_domain("bücher.example").expect("ok"),
-            "xn--bcher-kva.example"
-        );
-        for bad in ["", "com", "exa mple.com", "a..b", "-x.com", "x.com:25"] {
-            assert!(normalize_domain(bad).is_err(), "{bad}");
+    fn a_refused_input_makes_the_exit_code_2_whatever_the_others_found() {
+        assert_eq!(worst(EXIT_OK, true), EXIT_ERROR);
+        assert_eq!(worst(EXIT_FINDINGS, true), EXIT_ERROR);
+        assert_eq!(worst(EXIT_FINDINGS, false), EXIT_FINDINGS);
+        assert_eq!(worst(EXIT_OK, false), EXIT_OK);
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        use ColorWhen::{Always, Auto, Never};
+        let os = |s: &'static str| Some(OsStr::new(s));
+        #[rustfmt::skip]
+        let table = [
+            // flag,  NO_COLOR, TERM,             terminal, colour
+            (Auto,   None,     os("xterm"),      true,     true),
+            (Auto,   None,     None,             true,     true),
+            (Auto,   os(""),   os("xterm"),      true,     true), // NO_COLOR="" does not count
+            (Auto,   os("1"),  os("xterm"),      true,     false),
+            (Auto,   None,     os("dumb"),       true,     false),
+            (Auto,   None,     os("xterm"),      false,    false), // a pipe or a file
+            (Always, None,     os("xterm"),      false,    true),  // for less -R
+            (Always, os("1"),  os("dumb"),       false,    true),  // asked for by name
+            (Never,  None,     os("xterm"),      true,     false),
+            (Never,  os(""),   os("xterm"),      true,     false),
+        ];
+        for (when, no_color, term, terminal, want) in table {
+            assert_eq!(
+                use_color(when, no_color, term, terminal),
+                want,
+                "{when:?} NO_COLOR={no_color:?} TERM={term:?} terminal={terminal}"
+            );
         }
     }
 
     #[test]
-    fn colour_only_on_a_terminal_unless_refused() {
-        let set = Some(std::ffi::OsStr::new("1"));
-        let empty = Some(std::ffi::OsStr::new(""));
-        assert!(use_color(false, None, true));
-        assert!(use_color(false, empty, true)); // NO_COLOR="" does not count
-        assert!(!use_color(false, None, false)); // a pipe or a file
-        assert!(!use_color(true, None, true)); // --no-color
-        assert!(!use_color(false, set, true)); // NO_COLOR=1
+    fn no_color_is_the_old_spelling_of_color_never() {
+        let when = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["mtasts", "lint", "-"].iter().chain(args))?;
+            match cli.command {
+                Command::Lint(lint) => Ok(lint.output.color_when()),
+                _ => Err(clap::Error::new(ErrorKind::InvalidSubcommand)),
+            }
+        };
+        assert_eq!(when(&[]).ok(), Some(ColorWhen::Auto));
+        assert_eq!(when(&["--color", "always"]).ok(), Some(ColorWhen::Always));
+        assert_eq!(when(&["--color", "never"]).ok(), Some(ColorWhen::Never));
+        assert_eq!(when(&["--no-color"]).ok(), Some(ColorWhen::Never));
+        assert!(when(&["--no-color", "--color", "always"]).is_err());
+        assert!(when(&["--color", "sometimes"]).is_err());
     }
 
     #[test]
-    fn seconds_and_resolvers_parse() {
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert!(
-            parse_seconds("0").is_err()
-                && parse_seconds("-1").is_err()
-                && parse_seconds("x").is_err()
-        );
+    fn seconds_parse_down_to_a_millisecond_and_up_to_an_hour() {
+        for (typed, want) in [
+            ("10", Duration::from_secs(10)),
+            ("0.5", Duration::from_millis(500)),
+            ("0.001", Duration::from_millis(1)),
+            ("3600", Duration::from_secs(3600)),
+            ("1e3", Duration::from_secs(1000)),
+        ] {
+            assert_eq!(parse_seconds(typed), Ok(want), "{typed}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_refused_with_the_reason() {
+        for (typed, why) in [
+            ("0", "it must be more than 0 seconds"),
+            ("0.0", "it must be more than 0 seconds"),
+            ("-0", "it must be more than 0 seconds"),
+            ("-1", "it cannot be negative"),
+            ("-0.5", "it cannot be negative"),
+            ("NaN", "it is not a number of seconds"),
+            ("inf", "it is not a number of seconds"),
+            ("-inf", "it is not a number of seconds"),
+            ("ten", "it is not a number of seconds"),
+            ("10s", "it is not a number of seconds"),
+            ("", "it is not a number of seconds"),
+            ("3600.5", "it must be at most 3600 seconds (an hour)"),
+            ("1e9", "it must be at most 3600 seconds (an hour)"),
+            ("0.0009", "it must be at least 0.001 seconds (1 ms)"),
+            ("1e-9", "it must be at least 0.001 seconds (1 ms)"),
+        ] {
+            assert_eq!(parse_seconds(typed), Err(why.to_string()), "{typed}");
+        }
+    }
+
+    #[test]
+    fn resolvers_parse() {
+        let sa = |s: &str| s.parse::<SocketAddr>().expect("a socket address");
+        assert_eq!(parse_resolver("127.0.0.1:5353"), Ok(sa("127.0.0.1:5353")));
+        assert_eq!(parse_resolver("192.0.2.53"), Ok(sa("192.0.2.53:53")));
+        assert_eq!(parse_resolver("::1"), Ok(sa("[::1]:53")));
         assert_eq!(
-            parse_resolver("127.0.0.1:5353"),
-            Ok("127.0.0.1:5353".parse().expect("sa"))
+            parse_resolver("[2001:db8::53]:5353"),
+            Ok(sa("[2001:db8::53]:5353"))
         );
-        assert_eq!(parse_resolver("::1"), Ok("[::1]:53".parse().expect("sa")));
-        assert!(parse_resolver("dns.example").is_err());
+    }
+
+    #[test]
+    fn resolvers_that_are_no_nameserver_are_refused_with_the_reason() {
+        for (typed, why) in [
+            (
+                "dns.example",
+                "it is not an IP address, IP:PORT or [IPv6]:PORT",
+            ),
+            (
+                "192.0.2.53:dns",
+                "it is not an IP address, IP:PORT or [IPv6]:PORT",
+            ),
+            (
+                "0.0.0.0",
+                "0.0.0.0 is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "[::]:53",
+                ":: is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "::ffff:0.0.0.0",
+                "0.0.0.0 is the unspecified address: it means any address, not a nameserver",
+            ),
+            (
+                "255.255.255.255",
+                "255.255.255.255 is the broadcast address, not a nameserver",
+            ),
+            (
+                "224.0.0.251:5353",
+                "224.0.0.251 is a multicast address, not a nameserver",
+            ),
+            (
+                "ff02::fb",
+                "ff02::fb is a multicast address, not a nameserver",
+            ),
+            (
+                "192.0.2.53:0",
+                "port 0 is not a port a nameserver answers on (leave the port out for 53)",
+            ),
+        ] {
+            assert_eq!(parse_resolver(typed), Err(why.to_string()), "{typed}");
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod cert;
 pub mod checks;
 pub mod cli;
 pub mod finding;
+pub mod input;
 pub mod judge;
 pub mod names;
 pub mod net;

@@ -9,7 +9,7 @@ use mtasts::cli::{self, Cli};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match cli::run(cli, &mut out) {
+    match cli::run(cli, &mut out, &mut io::stderr()) {
         Ok(code) => ExitCode::from(code),
         // `mtasts check d | head` closes our stdout early: that is the reader's choice, not a failure.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,

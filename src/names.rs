@@ -6,6 +6,19 @@ pub fn normalize(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
 
+/// The U-label form of a normalised domain (see [`normalize`]) when it has A-labels
+/// (`xn--bcher-kva.example` is `bücher.example`), so that a report can show the name as
+/// people write it beside the name as DNS holds it. `None` when the forms are the same, or
+/// when an A-label does not decode.
+pub fn unicode(domain: &str) -> Option<String> {
+    let text = hickory_resolver::proto::rr::Name::from_ascii(domain)
+        .ok()?
+        .to_utf8();
+    // A label that does not decode comes back as the A-label it was.
+    let decoded = !text.split('.').any(|label| label.starts_with("xn--"));
+    (decoded && text != domain).then_some(text)
+}
+
 /// Whether `pattern` (a host name, or `*.` followed by one) covers `host`.
 ///
 /// Comparison is case-insensitive ASCII and ignores a trailing root dot on either side
@@ -141,6 +154,21 @@ mod tests {
         }
         assert!(check_domain(&"a".repeat(64)).is_err());
         assert!(check_domain(&["a"; 128].join(".")).is_err());
+    }
+
+    #[test]
+    fn unicode_forms_of_a_labels() {
+        assert_eq!(
+            unicode("xn--bcher-kva.example").as_deref(),
+            Some("bücher.example")
+        );
+        assert_eq!(
+            unicode("mail.xn--bcher-kva.xn--p1ai").as_deref(),
+            Some("mail.bücher.рф")
+        );
+        assert_eq!(unicode("example.com"), None);
+        assert_eq!(unicode("xn--zz-.example"), None); // does not decode
+        assert_eq!(unicode(""), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod legacy;
 pub mod smtp;
 pub mod tls;
 
+use crate::input::EhloName;
 use crate::names;
 
 use std::io;
@@ -66,7 +67,7 @@ pub struct Config {
     /// `--connect-to` rules, first match wins.
     pub connect_to: Vec<ConnectTo>,
     /// The name sent with EHLO.
-    pub ehlo_name: String,
+    pub ehlo_name: EhloName,
     pub families: Families,
     /// Run the DNS and policy stages only.
     pub skip_mx: bool,
@@ -437,7 +438,7 @@ mod tests {
             resolver: None,
             roots: Arc::new(RootCertStore::empty()),
             connect_to: rules.iter().map(|r| r.parse().expect("rule")).collect(),
-            ehlo_name: "localhost".into(),
+            ehlo_name: "localhost".parse().expect("an EHLO name"),
             families: Families::Both,
             skip_mx: false,
             policy_file: None,

@@ -107,7 +107,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// C1 controls and the Unicode format characters that reorder or hide text.
-fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     matches!(c as u32,
         0x80..=0x9f            // C1 controls (0x9b is a one-byte CSI)
         | 0x061c               // Arabic letter mark

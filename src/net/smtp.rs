@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
+use crate::input::EhloName;
 use crate::net::{legacy, tls};
 use crate::observe::{LegacyHello, ProbeFailure, Reply, SmtpProbe, Step};
 
@@ -35,7 +36,7 @@ pub struct Params<'a> {
     /// The MX host name, sent as SNI.
     pub host: &'a str,
     /// The name sent with EHLO.
-    pub ehlo_name: &'a str,
+    pub ehlo_name: &'a EhloName,
     /// Bound on each step: a command and its whole reply, or the TLS handshake.
     pub timeout: Duration,
     /// Bound on the whole audit of the domain.
@@ -327,6 +328,8 @@ fn parse_line(line: &[u8]) -> Option<(u16, bool, &[u8])> {
 mod tests {
     use std::future::Future;
 
+    use std::sync::LazyLock;
+
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
     use tokio::io::{AsyncBufReadExt, BufReader, DuplexStream, duplex};
@@ -337,11 +340,13 @@ mod tests {
 
     const HOST: &str = "mx.example.test";
     const EHLO: &str = "EHLO client.example";
+    static CLIENT: LazyLock<EhloName> =
+        LazyLock::new(|| "client.example".parse().expect("an EHLO name"));
 
     fn params(timeout: Duration) -> Params<'static> {
         Params {
             host: HOST,
-            ehlo_name: "client.example",
+            ehlo_name: &CLIENT,
             timeout,
             deadline: Instant::now() + Duration::from_secs(10),
         }

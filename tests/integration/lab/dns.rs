@@ -336,12 +336,13 @@ fn respond(zone: &Zone, query: &[u8], tcp: bool, log: &Mutex<Vec<Query>>) -> Opt
     match req.queries.first() {
         None => resp.metadata.response_code = ResponseCode::FormErr,
         Some(q) => {
+            // A-labels, as the zone holds them: a name's Display decodes them to U-labels.
             lock(log).push(Query {
-                name: normalize(&q.name.to_string()),
+                name: normalize(&q.name.to_ascii()),
                 rtype: q.query_type,
                 tcp,
             });
-            match zone.resolve(&q.name.to_string(), q.query_type) {
+            match zone.resolve(&q.name.to_ascii(), q.query_type) {
                 Err(Failure::Drop) => return None,
                 Err(Failure::ServFail) => resp.metadata.response_code = ResponseCode::ServFail,
                 Err(Failure::Refused) => resp.metadata.response_code = ResponseCode::Refused,

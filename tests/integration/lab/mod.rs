@@ -367,7 +367,7 @@ impl Run {
                 .iter()
                 .map(|r| r.parse().expect("a --connect-to rule"))
                 .collect(),
-            ehlo_name: "localhost".to_string(),
+            ehlo_name: "localhost".parse().expect("an EHLO name"),
             families: mtasts::net::Families::Both,
             skip_mx: false,
             policy_file: None,
