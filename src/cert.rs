@@ -234,39 +234,6 @@ pub fn tlsa_matches(record: &TlsaRecord, chain: &[Vec<u8>]) -> bool {
     })
 }
 
-/// Unix seconds as RFC 3339 UTC, e.g. "2026-11-23T14:30:00Z". Years outside
-/// 0000–9999, which RFC 3339 cannot express, are written as they are.
-pub fn rfc3339(unix: i64) -> String {
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar,
-/// after Howard Hinnant's `civil_from_days`: years are counted from March so that
-/// the leap day falls at the end, in 400-year eras of 146097 days.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468; // shift the epoch to 0000-03-01
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    (era * 400 + year_of_era + i64::from(month <= 2), month, day)
-}
-
 /// Signature algorithms that count as broken (MD2, MD5 and SHA-1 with RSA, ECDSA and
 /// DSA), with their names, which the OID registry partly lacks.
 const WEAK_SIGNATURES: &[(&str, &str)] = &[
@@ -1240,26 +1207,5 @@ gu6yLygHXqAa7g==
         };
         assert!(!tlsa_matches(&record, &[]));
         assert!(!tlsa_matches(&record, &[b"garbage".to_vec()]));
-    }
-
-    #[test]
-    fn formats_rfc3339() {
-        let cases = [
-            (0, "1970-01-01T00:00:00Z"),
-            (951_782_400, "2000-02-29T00:00:00Z"), // leap day of a 400-year
-            (1_709_210_096, "2024-02-29T12:34:56Z"), // leap day
-            (4_107_542_400, "2100-03-01T00:00:00Z"), // 2100 has no leap day
-            (2_147_483_648, "2038-01-19T03:14:08Z"), // past 32-bit time
-            (4_949_045_106, "2126-10-30T14:45:06Z"),
-            (-1, "1969-12-31T23:59:59Z"),
-            (-62_135_596_800, "0001-01-01T00:00:00Z"),
-            (253_402_300_799, "9999-12-31T23:59:59Z"),
-        ];
-        for (unix, want) in cases {
-            assert_eq!(rfc3339(unix), want, "{unix}");
-        }
-        // No overflow at the extremes.
-        assert!(rfc3339(i64::MIN).ends_with('Z'));
-        assert!(rfc3339(i64::MAX).ends_with('Z'));
     }
 }

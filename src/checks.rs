@@ -63,6 +63,7 @@ checks! {
     StsTxtAbsent,
     StsTxtVersion,
     StsTxtMultiple,
+    StsTxtCaseVariant,
     StsTxtPrefixWsp,
     StsTxtIdMissing,
     StsTxtIdSyntax,
@@ -74,6 +75,7 @@ checks! {
     StsTxtOtherRecords,
     StsTxtCname,
     StsTxtMisplaced,
+    StsTxtUnpublished,
     // `_smtp._tls` TXT record (RFC 8460 §3)
     TlsrptAbsent,
     TlsrptVersion,
@@ -104,11 +106,13 @@ checks! {
     StsHostCertName,
     StsHostCertExpiring,
     StsFetchTimeout,
+    StsFetchSlow,
     StsFetchHttp,
     StsFetchRedirect,
     StsFetchStatus,
     StsFetchMediaType,
     StsFetchCharset,
+    StsFetchNonAscii,
     StsFetchSize,
     StsFetchInconsistent,
     StsFetchBotBlock,
@@ -117,6 +121,8 @@ checks! {
     StsPolicyHtml,
     StsPolicyLineEnding,
     StsPolicyBlankLine,
+    StsPolicyTrailingBlank,
+    StsPolicyComment,
     StsPolicyLeadingWsp,
     StsPolicyColonWsp,
     StsPolicyKeyCase,
@@ -138,11 +144,13 @@ checks! {
     StsPolicyMxIp,
     StsPolicyMxWildcardBroad,
     StsPolicyMxStale,
+    StsPolicyDupConflict,
     StsPolicyDupField,
     StsPolicyUnknownField,
     // MX hosts against the policy (RFC 8461 §4.1)
     StsMxUnmatched,
     StsMxWildcardDepth,
+    StsEnforceMxRefused,
     // SMTP, STARTTLS and TLS on every MX address (RFC 8461 §4.2, §7; RFC 3207; RFC 5321)
     SmtpConnectRefused,
     SmtpConnectTimeout,
@@ -175,14 +183,60 @@ checks! {
     DaneTlsaPresent,
     DaneTlsaMismatch,
     // The vantage point: limits of where the audit runs, never the domain's fault
+    VantageDnsUnreachable,
     VantagePort25Blocked,
     VantageFamilyUnreachable,
     VantageFamilySkipped,
     AuditDeadline,
     AuditLimit,
+    AuditMxSkipped,
+}
+
+/// What a finding says about enforce-readiness: whether a sender honouring the policy in
+/// enforce mode would still deliver what it delivers today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Such a sender would refuse the MX (or, for the records and the policy, have no
+    /// policy to enforce): the RFC 8460 result-type it would report says so.
+    Refuses,
+    /// What such a sender would do could not be seen from here: the address could not be
+    /// reached or tested, something went unchecked, or there is nothing to deliver to.
+    Unknown,
+    /// No bearing on it.
+    None,
 }
 
 impl Check {
+    /// How this check bears on enforce-readiness (see [`Readiness`]).
+    pub fn readiness(self) -> Readiness {
+        use Check::*;
+        match self {
+            DnsError
+            | MxNxdomain
+            | MxNull
+            | SmtpConnectRefused
+            | SmtpConnectTimeout
+            | SmtpConnectFailed
+            | SmtpBannerTimeout
+            | SmtpGreeting
+            | SmtpReplySyntax
+            | SmtpReplyLimit
+            | SmtpTimeout
+            | SmtpClosed
+            | SmtpTlsCipher
+            | StsPolicyModeNone
+            | VantageDnsUnreachable
+            | VantagePort25Blocked
+            | VantageFamilyUnreachable
+            | VantageFamilySkipped
+            | AuditDeadline
+            | AuditLimit
+            | AuditMxSkipped => Readiness::Unknown,
+            _ if self.info().result_type.is_some() => Readiness::Refuses,
+            _ => Readiness::None,
+        }
+    }
+
     pub fn id(self) -> &'static str {
         self.info().id
     }
@@ -227,6 +281,14 @@ impl Check {
                 "RFC 8461 §3.1",
                 None,
             ),
+            StsTxtCaseVariant => c(
+                "sts-txt-case-variant",
+                Error,
+                "a second record with v=STSv1 in another case",
+                "Remove the other record (or correct it and keep only one): some senders count it as a second MTA-STS record, and with two they use no policy.",
+                "RFC 8461 §3.1",
+                None,
+            ),
             StsTxtPrefixWsp => c(
                 "sts-txt-prefix-wsp",
                 Warning,
@@ -255,7 +317,7 @@ impl Check {
                 "sts-txt-id-duplicate",
                 Warning,
                 "id given more than once",
-                "Keep a single id field: senders use the first one and ignore the rest.",
+                "Keep a single id field: senders disagree on which of several ids counts, and so on when the policy changed.",
                 "RFC 8461 §3.2",
                 None,
             ),
@@ -315,6 +377,14 @@ impl Check {
                 "RFC 8461 §3.1",
                 None,
             ),
+            StsTxtUnpublished => c(
+                "sts-txt-unpublished",
+                Info,
+                "no MTA-STS TXT record yet (a draft is judged)",
+                "Publish the policy file first, then the TXT record (\"v=STSv1; id=...\"): senders fetch the policy as soon as they see the record.",
+                "RFC 8461 §3.1, §3.2",
+                None,
+            ),
             TlsrptAbsent => c(
                 "tlsrpt-absent",
                 Warning,
@@ -325,7 +395,7 @@ impl Check {
             ),
             TlsrptVersion => c(
                 "tlsrpt-version",
-                Error,
+                Warning,
                 "TLS-RPT record does not begin with v=TLSRPTv1",
                 "The record must begin with exactly \"v=TLSRPTv1;\" (case-sensitive). Senders discard any other record.",
                 "RFC 8460 §3",
@@ -341,7 +411,7 @@ impl Check {
             ),
             TlsrptMultiple => c(
                 "tlsrpt-multiple",
-                Error,
+                Warning,
                 "several TLS-RPT records",
                 "Keep exactly one record beginning with v=TLSRPTv1; put several report addresses in one rua= separated by commas.",
                 "RFC 8460 §3",
@@ -349,7 +419,7 @@ impl Check {
             ),
             TlsrptSyntax => c(
                 "tlsrpt-syntax",
-                Error,
+                Warning,
                 "malformed TLS-RPT record",
                 "Separate fields with ';' and write each as name=value in plain ASCII. Senders ignore a malformed record.",
                 "RFC 8460 §3",
@@ -357,7 +427,7 @@ impl Check {
             ),
             TlsrptRuaMissing => c(
                 "tlsrpt-rua-missing",
-                Error,
+                Warning,
                 "TLS-RPT record has no usable rua",
                 "Add rua= with a mailto: or https: URI where reports should go; senders send reports nowhere else.",
                 "RFC 8460 §3",
@@ -373,7 +443,7 @@ impl Check {
             ),
             TlsrptRuaSyntax => c(
                 "tlsrpt-rua-syntax",
-                Error,
+                Warning,
                 "malformed rua URI",
                 "Write each URI in full (mailto:user@example.com or https://host/path), separate several with ',', and percent-encode ',', '!' and ';' inside a URI.",
                 "RFC 8460 §3",
@@ -405,7 +475,7 @@ impl Check {
             ),
             TlsrptWrongName => c(
                 "tlsrpt-wrong-name",
-                Error,
+                Warning,
                 "TLS-RPT record published at the wrong name",
                 "Move the record to _smtp._tls.DOMAIN; senders look nowhere else.",
                 "RFC 8460 §3",
@@ -453,7 +523,7 @@ impl Check {
             ),
             MxHostUnresolvable => c(
                 "mx-host-unresolvable",
-                Error,
+                Warning,
                 "MX host has no address",
                 "Give the MX host an A and/or AAAA record, or remove the MX record.",
                 "RFC 5321 §5.1",
@@ -531,6 +601,14 @@ impl Check {
                 "RFC 8461 §3.3",
                 Some(StsPolicyFetchError),
             ),
+            StsFetchSlow => c(
+                "sts-fetch-slow",
+                Warning,
+                "policy fetch slower than some senders wait",
+                "Serve the policy within a second or two, host lookup, connection, TLS and response together: some senders give up on the whole fetch after 4 seconds and have no policy for the domain.",
+                "RFC 8461 §3.3",
+                None,
+            ),
             StsFetchHttp => c(
                 "sts-fetch-http",
                 Error,
@@ -570,6 +648,14 @@ impl Check {
                 "Use \"Content-Type: text/plain; charset=utf-8\" (or us-ascii), or no charset at all.",
                 "RFC 8461 §3.2",
                 None,
+            ),
+            StsFetchNonAscii => c(
+                "sts-fetch-non-ascii",
+                Error,
+                "non-ASCII policy not declared charset=utf-8",
+                "Serve the policy with \"Content-Type: text/plain; charset=utf-8\", or keep it plain ASCII: some senders decode a policy without a charset as ASCII and have no policy when that fails.",
+                "RFC 8461 §3.2",
+                Some(StsPolicyFetchError),
             ),
             StsFetchSize => c(
                 "sts-fetch-size",
@@ -621,11 +707,27 @@ impl Check {
             ),
             StsPolicyBlankLine => c(
                 "sts-policy-blank-line",
-                Error,
+                Warning,
                 "blank line in the policy",
-                "Remove empty lines: the grammar has none, and strict senders reject the whole policy.",
+                "Remove the empty lines: the grammar has none, and while most senders skip them, a strict parser (mox) rejects the whole policy.",
                 "RFC 8461 §3.2",
-                Some(StsPolicyInvalid),
+                None,
+            ),
+            StsPolicyTrailingBlank => c(
+                "sts-policy-trailing-blank",
+                Info,
+                "blank lines after the last field",
+                "Remove the empty lines at the end: at most one line break may end the policy.",
+                "RFC 8461 §3.2",
+                None,
+            ),
+            StsPolicyComment => c(
+                "sts-policy-comment",
+                Warning,
+                "comment line in the policy",
+                "Remove the comment line: the grammar has no comments, and while most senders skip it, a strict parser (mox) rejects the whole policy.",
+                "RFC 8461 §3.2",
+                None,
             ),
             StsPolicyLeadingWsp => c(
                 "sts-policy-leading-wsp",
@@ -795,11 +897,19 @@ impl Check {
                 "RFC 8461 §10.4",
                 None,
             ),
+            StsPolicyDupConflict => c(
+                "sts-policy-dup-conflict",
+                Error,
+                "field given twice with different values",
+                "Keep one line for this field (only mx repeats): senders disagree on which of the values counts.",
+                "RFC 8461 §3.2",
+                None,
+            ),
             StsPolicyDupField => c(
                 "sts-policy-dup-field",
                 Warning,
                 "field repeated in the policy",
-                "Keep one line per field (only mx repeats): senders use the first and some implementations the last.",
+                "Keep one line per field (only mx repeats): RFC 8461 says the first counts, and some senders take the last.",
                 "RFC 8461 §3.2",
                 None,
             ),
@@ -826,6 +936,14 @@ impl Check {
                 "\"*.\" matches exactly one leftmost label: add a pattern one level deeper, or list the host itself.",
                 "RFC 8461 §4.1",
                 Some(ValidationFailure),
+            ),
+            StsEnforceMxRefused => c(
+                "sts-enforce-mx-refused",
+                Error,
+                "enforcing senders refuse mail to this MX now",
+                "The policy is in enforce mode and this MX fails validation, so senders that honour the policy do not deliver to it. Fix what the findings about it say, or switch the policy to testing (and change the TXT id) until it passes.",
+                "RFC 8461 §5",
+                None,
             ),
             SmtpConnectRefused => c(
                 "smtp-connect-refused",
@@ -1059,6 +1177,14 @@ impl Check {
                 "RFC 8461 §2; RFC 7672 §3",
                 Some(TlsaInvalid),
             ),
+            VantageDnsUnreachable => c(
+                "vantage-dns-unreachable",
+                Warning,
+                "no DNS answers from this network",
+                "The resolver did not answer at all, not even for the root zone: check this machine's network and resolver (/etc/resolv.conf, or --resolver), then audit again.",
+                "RFC 8461 §3.1",
+                None,
+            ),
             VantagePort25Blocked => c(
                 "vantage-port25-blocked",
                 Warning,
@@ -1097,6 +1223,14 @@ impl Check {
                 "more data than the audit reads",
                 "A server or zone returned more than the audit's limit (named in the message): only the first part was judged. Real deployments stay far below these limits.",
                 "RFC 8461 §3.3 (bounded fetches)",
+                None,
+            ),
+            AuditMxSkipped => c(
+                "audit-mx-skipped",
+                Info,
+                "MX hosts not checked (--skip-mx)",
+                "The SMTP checks were skipped on request, so whether senders can deliver over validated TLS to the MX hosts is unknown: audit without --skip-mx from a network that allows outbound port 25.",
+                "RFC 8461 §4, §5",
                 None,
             ),
         }

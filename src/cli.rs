@@ -79,6 +79,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", help_heading = "Checks")]
     pub policy_file: Option<String>,
 
+    /// Exit with 1 unless every domain is enforce-ready: a sender honouring the policy in
+    /// enforce mode would deliver everything it delivers today (unknown counts as not ready).
+    #[arg(long, help_heading = "Checks")]
+    pub require_enforce_ready: bool,
+
     #[command(flatten)]
     pub network: NetworkArgs,
 }
@@ -279,20 +284,47 @@ fn roots(ca_file: Option<&PathBuf>) -> anyhow::Result<RootCertStore> {
     Ok(roots)
 }
 
+impl CheckArgs {
+    /// The run as reports describe it.
+    fn run(&self, judged_at: i64) -> report::Run {
+        let n = &self.network;
+        report::Run {
+            judged_at,
+            timeout: n.timeout,
+            deadline: n.deadline(),
+            families: n.families(),
+            skip_mx: n.skip_mx,
+            policy_file: self.policy_file.clone(),
+            expiry_warning_days: self.expiry_warning,
+            resolver: n.resolver.map(|r| r.to_string()),
+            ca_file: n.ca_file.as_ref().map(|p| p.display().to_string()),
+            ehlo_name: n.ehlo_name.to_string(),
+        }
+    }
+}
+
 impl NetworkArgs {
+    fn deadline(&self) -> Duration {
+        self.deadline.unwrap_or(self.timeout * 4)
+    }
+
+    fn families(&self) -> Families {
+        match (self.ipv4_only, self.ipv6_only) {
+            (true, _) => Families::V4Only,
+            (_, true) => Families::V6Only,
+            _ => Families::Both,
+        }
+    }
+
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config {
             timeout: self.timeout,
-            deadline: self.deadline.unwrap_or(self.timeout * 4),
+            deadline: self.deadline(),
             resolver: self.resolver,
             roots: Arc::new(roots(self.ca_file.as_ref())?),
             connect_to: self.connect_to.clone(),
             ehlo_name: self.ehlo_name.clone(),
-            families: match (self.ipv4_only, self.ipv6_only) {
-                (true, _) => Families::V4Only,
-                (_, true) => Families::V6Only,
-                _ => Families::Both,
-            },
+            families: self.families(),
             skip_mx: self.skip_mx,
             policy_file: None,
             jobs: usize::from(self.jobs),
@@ -323,16 +355,18 @@ impl OutputArgs {
         }
     }
 
-    /// Writes the reports (unless quiet) and returns the exit code they call for.
-    fn finish(&self, reports: &[DomainReport], out: &mut impl Write) -> anyhow::Result<u8> {
+    /// Writes the reports (unless quiet).
+    fn write(
+        &self,
+        run: &report::Run,
+        reports: &[DomainReport],
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         if !self.quiet {
-            report::render(reports, self.format, self.style(), out)?;
+            report::render(run, reports, self.format, self.style(), out)?;
             out.flush()?;
         }
-        Ok(exit_code(
-            reports.iter().flat_map(|r| &r.findings),
-            self.fail_on,
-        ))
+        Ok(())
     }
 }
 
@@ -354,13 +388,11 @@ fn use_color(
     }
 }
 
-/// The exit-code contract: 2 when the audit could not run in full, 1 when findings reach
-/// the threshold, 0 otherwise.
+/// The exit-code contract: 2 when the audit could not run in full (this network reaches
+/// no DNS or no port 25), 1 when findings reach the threshold, 0 otherwise.
 pub fn exit_code<'a>(findings: impl Iterator<Item = &'a Finding> + Clone, fail_on: FailOn) -> u8 {
-    if findings
-        .clone()
-        .any(|f| f.check == Check::VantagePort25Blocked)
-    {
+    let blind = [Check::VantageDnsUnreachable, Check::VantagePort25Blocked];
+    if findings.clone().any(|f| blind.contains(&f.check)) {
         return EXIT_ERROR;
     }
     match fail_on.threshold() {
@@ -419,8 +451,16 @@ fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    let judged_at = crate::unix_now();
     let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
-    let code = args.output.finish(&reports, out)?;
+    args.output.write(&args.run(judged_at), &reports, out)?;
+    let mut code = exit_code(
+        reports.iter().flat_map(|r| &r.findings),
+        args.output.fail_on,
+    );
+    if args.require_enforce_ready && reports.iter().any(|r| r.readiness.ready != Some(true)) {
+        code = code.max(EXIT_FINDINGS);
+    }
     Ok(worst(code, !refused.is_empty()))
 }
 

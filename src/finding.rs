@@ -10,15 +10,18 @@ use serde::Serialize;
 
 use crate::checks::Check;
 
-/// How much a finding matters. Ordered, so "the worst" is simply `max`.
+/// How much a finding matters, by its consequence (the README states the rule). Ordered,
+/// so "the worst" is simply `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Worth knowing; no effect on delivery.
+    /// Facts and advice.
     Info,
-    /// Works today, but fragile, against a SHOULD, or handled differently by some senders.
+    /// Risk or lost visibility: reports will not arrive, a certificate expires soon, one
+    /// MX is unreachable, some senders read it differently.
     Warning,
-    /// A compliant sender ignores the policy or record, or will not deliver under `enforce`.
+    /// A sender that implements RFC 8461 would refuse mail, ignore the policy, or could be
+    /// attacked: the protection asked for is not there.
     Error,
 }
 
@@ -105,6 +108,20 @@ impl Subject {
         }
     }
 
+    /// Where the subject is, as messages name it: "mx1.example.com at 192.0.2.1",
+    /// "mta-sts.example.com", "_mta-sts.example.com".
+    pub fn place(&self, domain: &str) -> String {
+        match self {
+            Subject::Policy { addr: None } => format!("mta-sts.{domain}"),
+            Subject::Policy { addr: Some(a) } => format!("mta-sts.{domain} at {a}"),
+            Subject::Mx {
+                host,
+                addr: Some(a),
+            } => format!("{host} at {a}"),
+            _ => self.name(domain),
+        }
+    }
+
     pub fn addr(&self) -> Option<IpAddr> {
         match self {
             Subject::Policy { addr } | Subject::Mx { addr, .. } => *addr,
@@ -124,6 +141,8 @@ pub struct Problem {
     pub check: Check,
     /// The evidence: what exactly was seen, in plain words.
     pub message: String,
+    /// The line of the policy it is about (1-based), for policy problems.
+    pub line: Option<usize>,
 }
 
 impl Problem {
@@ -131,7 +150,13 @@ impl Problem {
         Problem {
             check,
             message: message.into(),
+            line: None,
         }
+    }
+
+    pub fn on_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
     }
 
     pub fn at(self, subject: Subject) -> Finding {
@@ -140,6 +165,7 @@ impl Problem {
             subject,
             message: self.message,
             fix: None,
+            line: self.line,
         }
     }
 }
@@ -153,6 +179,8 @@ pub struct Finding {
     pub message: String,
     /// A fix specific to this occurrence; the check's generic hint is used when absent.
     pub fix: Option<String>,
+    /// The line of the policy it is about (1-based), for policy findings.
+    pub line: Option<usize>,
 }
 
 impl Finding {
@@ -162,6 +190,7 @@ impl Finding {
             subject,
             message: message.into(),
             fix: None,
+            line: None,
         }
     }
 
@@ -191,7 +220,11 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn of(findings: &[Finding]) -> Verdict {
-        match findings.iter().map(Finding::severity).max() {
+        Verdict::of_all(findings)
+    }
+
+    pub fn of_all<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Verdict {
+        match findings.into_iter().map(Finding::severity).max() {
             Some(Severity::Error) => Verdict::Fail,
             Some(Severity::Warning) => Verdict::Warn,
             _ => Verdict::Pass,

@@ -4,19 +4,24 @@
 mod dns;
 mod mx;
 mod policy;
+mod readiness;
+
+pub use readiness::{AddressReport, Readiness, Reason};
 
 use rustls::RootCertStore;
 
 use crate::cert::{self, CertProblem};
 use crate::checks::Check;
+use crate::dates;
 use crate::finding::{Finding, Problem, Subject, Verdict};
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::names;
 use crate::observe::{
     Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step, TlsSession,
 };
-use crate::policy::ParsedPolicy;
+use crate::policy::{Mode, ParsedPolicy};
 use crate::record::{StsRecord, TlsRptRecord};
 
 /// What judging needs besides the observations.
@@ -26,6 +31,11 @@ pub struct Context<'a> {
     pub roots: &'a RootCertStore,
     /// Certificates expiring within this many days are reported.
     pub expiry_warning_days: u32,
+    /// The bound on one network operation the observations were made with (`--timeout`).
+    pub timeout: Duration,
+    /// Why the resolver gave no answer at all, not even for the root zone, when it gave
+    /// none: then a domain whose every lookup failed says nothing about the domain.
+    pub dns_silent: Option<String>,
     /// Whether any MX address of any domain in this run answered on port 25: when none
     /// did, the network we run from probably blocks outbound SMTP.
     pub port25_reached: bool,
@@ -43,10 +53,11 @@ pub struct DomainReport {
     pub policy: Option<ParsedPolicy>,
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
-    /// Whether a sender enforcing this policy would deliver to every MX address; `None`
-    /// when that could not be established (MX checks skipped, port 25 blocked here,
-    /// addresses unreachable from this network, the deadline cut the audit short).
-    pub enforce_ready: Option<bool>,
+    /// If the policy were in enforce mode now, would a sender that honours it deliver
+    /// everything it delivers today? With the reasons.
+    pub readiness: Readiness,
+    /// Every probed MX address, judged: verdict, readiness and the checks that fired.
+    pub addresses: Vec<AddressReport>,
     /// The time the findings hold for, in unix seconds.
     pub judged_at: i64,
 }
@@ -79,8 +90,7 @@ pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
         );
     }
     if let Some(applied) = &policy.policy {
-        let unknown = "whether switching to enforce is safe needs the MX hosts: run mtasts check DOMAIN --policy-file FILE";
-        policy::judge_mode(applied, None, unknown, &mut findings);
+        policy::judge_mode(applied, None, &mut findings);
     }
     LintReport {
         path: path.to_string(),
@@ -91,40 +101,45 @@ pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
     }
 }
 
-/// Reports what the audit did not check, and why: addresses this network cannot reach,
-/// addresses of a family left out on request, and whatever went past the audit's limits.
-/// Returns whether anything that matters for delivery went unchecked.
-fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
-    let mut unreachable = Vec::new();
-    let mut skipped = Vec::new();
-    let mut gaps = false;
-    let mut limit = |subject: Subject, message: String| {
-        findings.push(Finding::new(Check::AuditLimit, subject, message));
-    };
+/// Reports what the audit did not check, and why: answers and sets past the audit's
+/// limits, addresses this network cannot reach or was told to leave out, and the MX hosts
+/// with `--skip-mx`.
+fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) {
+    beyond_limits(obs, findings);
+    unprobed(obs, findings);
+    if !obs.mx_checked && !obs.mx_hosts.is_empty() {
+        findings.push(Finding::new(
+            Check::AuditMxSkipped,
+            Subject::Vantage,
+            format!(
+                "the MX hosts of {} were not checked (--skip-mx): only DNS and the policy were audited",
+                obs.domain
+            ),
+        ));
+    }
+}
 
+/// DNS answers with more records than the audit keeps, and MX sets larger than it probes.
+fn beyond_limits(obs: &Observations, findings: &mut Vec<Finding>) {
     let mut cut = vec![
-        (obs.sts.truncated, &obs.sts.name, Subject::StsRecord),
-        (
-            obs.tlsrpt.truncated,
-            &obs.tlsrpt.name,
-            Subject::TlsRptRecord,
-        ),
-        (obs.mx.truncated, &obs.mx.name, Subject::MxRecords),
-    ];
+        (&obs.sts, Subject::StsRecord),
+        (&obs.tlsrpt, Subject::TlsRptRecord),
+    ]
+    .into_iter()
+    .map(|(lookup, subject)| (lookup.truncated, &lookup.name, subject))
+    .collect::<Vec<_>>();
+    cut.push((obs.mx.truncated, &obs.mx.name, Subject::MxRecords));
     for h in &obs.mx_hosts {
         if let Some(tlsa) = &h.tlsa {
-            cut.push((
-                tlsa.truncated,
-                &tlsa.name,
-                Subject::Mx {
-                    host: h.name.clone(),
-                    addr: None,
-                },
-            ));
+            let subject = Subject::Mx {
+                host: h.name.clone(),
+                addr: None,
+            };
+            cut.push((tlsa.truncated, &tlsa.name, subject));
         }
     }
     for (_, name, subject) in cut.into_iter().filter(|(truncated, ..)| *truncated) {
-        limit(subject, dns_limit(name));
+        findings.push(Finding::new(Check::AuditLimit, subject, dns_limit(name)));
     }
     let exchanges: std::collections::BTreeSet<String> = obs
         .mx
@@ -134,8 +149,8 @@ fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
         .map(|m| names::normalize(&m.exchange))
         .collect();
     if exchanges.len() > obs.mx_hosts.len() && !obs.mx_hosts.is_empty() {
-        gaps = true;
-        limit(
+        findings.push(Finding::new(
+            Check::AuditLimit,
             Subject::MxRecords,
             format!(
                 "{} has {} MX hosts; only the first {} by preference were audited (the audit's limit)",
@@ -143,10 +158,14 @@ fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
                 exchanges.len(),
                 crate::net::MAX_MX_HOSTS
             ),
-        );
+        ));
     }
+}
 
-    // Every resolved address of the policy host and of each MX host, against what was probed.
+/// Every resolved address of the policy host and of each MX host against those probed:
+/// addresses this network has no route to, those left out by --ipv4-only/--ipv6-only, and
+/// those past the per-host limit.
+fn unprobed(obs: &Observations, findings: &mut Vec<Finding>) {
     let mut hosts: Vec<Probed> = Vec::new();
     if let PolicySource::Fetched(f) = &obs.policy {
         hosts.push(Probed {
@@ -165,7 +184,7 @@ fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
                 .collect(),
         });
     }
-    // With --skip-mx no MX address is probed, on request: nothing to report.
+    // With --skip-mx no MX address is probed, on request: audit-mx-skipped says so.
     for h in obs.mx_hosts.iter().filter(|_| obs.mx_checked) {
         hosts.push(Probed {
             name: &h.name,
@@ -181,40 +200,39 @@ fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
                 .collect(),
         });
     }
-    for Probed {
-        name,
-        subject,
-        addresses,
-        probed,
-    } in hosts
-    {
-        for lookup in [&addresses.a, &addresses.aaaa] {
+    let (mut unreachable, mut skipped) = (Vec::new(), Vec::new());
+    for host in hosts {
+        for lookup in [&host.addresses.a, &host.addresses.aaaa] {
             if lookup.truncated {
-                limit(subject.clone(), dns_limit(&lookup.name));
+                findings.push(Finding::new(
+                    Check::AuditLimit,
+                    host.subject.clone(),
+                    dns_limit(&lookup.name),
+                ));
             }
         }
         let mut left_out = 0;
-        for addr in addresses.all() {
-            match probed.iter().find(|(a, _)| *a == addr) {
-                Some((_, true)) => unreachable.push(format!("{name} {addr}")),
+        for addr in host.addresses.all() {
+            match host.probed.iter().find(|(a, _)| *a == addr) {
+                Some((_, true)) => unreachable.push(format!("{} {addr}", host.name)),
                 Some((_, false)) => {}
-                None if !obs.families.allows(addr) => skipped.push(format!("{name} {addr}")),
+                None if !obs.families.allows(addr) => skipped.push(format!("{} {addr}", host.name)),
                 None => left_out += 1,
             }
         }
         if left_out > 0 {
-            gaps = true;
-            limit(
-                subject,
+            findings.push(Finding::new(
+                Check::AuditLimit,
+                host.subject,
                 format!(
-                    "{name} has {} addresses; {left_out} were not probed (the audit probes at most {} per host)",
-                    addresses.all().len(),
+                    "{} has {} addresses; {left_out} were not probed (the audit probes at most {} per host)",
+                    host.name,
+                    host.addresses.all().len(),
                     crate::net::MAX_ADDRESSES
                 ),
-            );
+            ));
         }
     }
-
     if !unreachable.is_empty() {
         findings.push(Finding::new(
             Check::VantageFamilyUnreachable,
@@ -235,7 +253,6 @@ fn unchecked(obs: &Observations, findings: &mut Vec<Finding>) -> bool {
             ),
         ));
     }
-    gaps || !unreachable.is_empty() || !skipped.is_empty()
 }
 
 /// The address lookups of a host: each distinct failure once (A and AAAA usually fail
@@ -302,12 +319,14 @@ pub fn reached_port25(obs: &Observations) -> bool {
 }
 
 pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
+    if let Some(blind) = no_dns_answers(&obs, ctx) {
+        return unjudged(obs, ctx, blind);
+    }
     let mut findings = Vec::new();
     let records = dns::judge(&obs, &mut findings);
     let policy = policy::judge(&obs, ctx, records.sts_in_use(), &mut findings);
-    let applied = policy.parsed.as_ref().and_then(|p| p.policy.as_ref());
-    let mx = mx::judge(&obs, ctx, applied, &mut findings);
-
+    let applied = policy.as_ref().and_then(|p| p.policy.as_ref());
+    mx::judge(&obs, ctx, applied, &mut findings);
     if obs.deadline_hit {
         findings.push(Finding::new(
             Check::AuditDeadline,
@@ -315,41 +334,149 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
             format!("the audit of {} reached its deadline after {:.1}s; operations still running were cut short", obs.domain, obs.elapsed.as_secs_f64()),
         ));
     }
+    unchecked(&obs, &mut findings);
 
-    let unchecked = unchecked(&obs, &mut findings);
-    // A null MX, or an MX set that could not be looked up, leaves nothing to be ready for.
-    let mx_set = matches!(&obs.mx.answer, DnsAnswer::Records(r) if r.iter().any(|m| !m.exchange.is_empty()))
-        || obs.mx.answer == DnsAnswer::NoData;
-    // Operations cut short by the deadline, or servers only other TLS libraries can talk
-    // to, leave the answer open either way.
-    let mx_known = obs.mx_checked
-        && mx_set
-        && !mx.port25_blocked
-        && !mx.beyond_reach
-        && !unchecked
-        && !obs.deadline_hit;
-    let enforce_ready = mx_known.then(|| {
-        records.sts.is_some()
-            && policy.usable
-            && mx.all_verified
-            && !findings
-                .iter()
-                .any(|f| f.check.info().result_type.is_some())
-    });
+    let addresses = readiness::addresses(&obs, &findings);
+    let readiness = readiness::domain(&obs, &findings, &addresses);
     if let Some(applied) = applied {
-        let unknown = "whether switching to enforce is safe could not be established, because the MX hosts could not all be checked";
-        policy::judge_mode(applied, enforce_ready, unknown, &mut findings);
+        policy::judge_mode(applied, Some(&readiness), &mut findings);
+        if applied.mode == Mode::Enforce {
+            findings.extend(readiness::refused_now(&obs, &findings, &addresses));
+        }
     }
+    let findings = finish(&obs, findings);
+    let addresses = readiness::addresses(&obs, &findings);
 
     DomainReport {
         sts_record: records.sts,
         tlsrpt_record: records.tlsrpt,
-        policy: policy.parsed,
+        policy,
         verdict: Verdict::of(&findings),
         findings,
-        enforce_ready,
+        readiness,
+        addresses,
         judged_at: ctx.now,
         observations: obs,
+    }
+}
+
+/// When every lookup of the domain failed, one finding for the cause instead of one per
+/// lookup: this network gets no DNS answers at all (the resolver was silent for the root
+/// zone too), or the domain's own nameservers fail while the resolver answers for others.
+fn no_dns_answers(obs: &Observations, ctx: &Context<'_>) -> Option<Finding> {
+    let failures = [
+        failure(&obs.sts.answer),
+        failure(&obs.tlsrpt.answer),
+        failure(&obs.mx.answer),
+    ];
+    let [Some(first), ..] = &failures else {
+        return None;
+    };
+    if failures.iter().any(Option::is_none) {
+        return None;
+    }
+    let domain = &obs.domain;
+    Some(match &ctx.dns_silent {
+        Some(silent) => Finding::new(
+            Check::VantageDnsUnreachable,
+            Subject::Vantage,
+            format!("{silent}: is this machine online? Every lookup for {domain} failed too ({first}), so nothing about {domain} could be checked"),
+        ),
+        None => Finding::new(
+            Check::DnsError,
+            Subject::MxRecords,
+            format!("every lookup for {domain} failed ({first}) while the resolver answers for other names: the nameservers of {domain} do not answer for it"),
+        )
+        .with_fix(format!("Check the delegation of {domain} and that its nameservers answer (and, if it is DNSSEC-signed, that the signatures are valid), then audit again.")),
+    })
+}
+
+fn failure<T>(answer: &DnsAnswer<T>) -> Option<String> {
+    match answer {
+        DnsAnswer::Failed(why) => Some(why.to_string()),
+        _ => None,
+    }
+}
+
+/// The report of a domain that could not be judged, with the one finding that says why.
+fn unjudged(obs: Observations, ctx: &Context<'_>, why: Finding) -> DomainReport {
+    let findings = finish(&obs, vec![why]);
+    let addresses = readiness::addresses(&obs, &findings);
+    DomainReport {
+        sts_record: None,
+        tlsrpt_record: None,
+        policy: None,
+        verdict: Verdict::of(&findings),
+        readiness: readiness::domain(&obs, &findings, &addresses),
+        findings,
+        addresses,
+        judged_at: ctx.now,
+        observations: obs,
+    }
+}
+
+/// The findings as reported: each message names its subject, so that a grep of the output
+/// keeps the "where", and they are sorted by stage, subject, severity (worst first) and
+/// id, so that every output is stable.
+fn finish(obs: &Observations, mut findings: Vec<Finding>) -> Vec<Finding> {
+    for f in &mut findings {
+        name_subject(f, &obs.domain);
+    }
+    findings.sort_by_cached_key(|f| {
+        (
+            subject_order(obs, &f.subject),
+            std::cmp::Reverse(f.severity()),
+            f.check.id(),
+        )
+    });
+    findings
+}
+
+/// Prefixes the message with where it happened, unless it already says so.
+fn name_subject(f: &mut Finding, domain: &str) {
+    if f.subject == Subject::Vantage {
+        return;
+    }
+    let place = f.subject.place(domain);
+    if !f.message.contains(&place) {
+        f.message = format!("{place}: {}", f.message);
+    }
+}
+
+/// Where a subject comes in a report: by stage, then in the order the audit met it (MX
+/// hosts by preference, addresses as resolved), the host or policy itself before its
+/// addresses.
+fn subject_order(obs: &Observations, subject: &Subject) -> (usize, usize, usize) {
+    let position = |addrs: Vec<IpAddr>, addr: &Option<IpAddr>| match addr {
+        None => 0,
+        Some(a) => addrs
+            .iter()
+            .position(|x| x == a)
+            .map_or(usize::MAX, |i| i + 1),
+    };
+    match subject {
+        Subject::StsRecord => (0, 0, 0),
+        Subject::TlsRptRecord => (1, 0, 0),
+        Subject::MxRecords => (2, 0, 0),
+        Subject::Policy { addr } => {
+            let addrs = match &obs.policy {
+                PolicySource::Fetched(f) => f.fetches.iter().map(|f| f.addr).collect(),
+                PolicySource::Draft { .. } => vec![],
+            };
+            (3, 0, position(addrs, addr))
+        }
+        Subject::Mx { host, addr } => {
+            let index = obs.mx_hosts.iter().position(|h| h.name == *host);
+            let addrs = index.map_or(vec![], |i| {
+                obs.mx_hosts[i]
+                    .probes
+                    .iter()
+                    .filter_map(|p| p.addr)
+                    .collect()
+            });
+            (4, index.unwrap_or(usize::MAX), position(addrs, addr))
+        }
+        Subject::Vantage => (5, 0, 0),
     }
 }
 
@@ -383,9 +510,9 @@ fn certificate(
             CertProblem::Expired { subject, not_after } => (
                 pick(Check::StsHostCertExpired, Check::SmtpCertExpired),
                 format!(
-                    "the certificate {subject} expired on {} ({} ago)",
-                    cert::rfc3339(not_after),
-                    days((ctx.now - not_after) / 86400)
+                    "the certificate {subject} expired on {} ({})",
+                    dates::rfc3339(not_after),
+                    dates::relative(not_after, ctx.now)
                 ),
             ),
             CertProblem::NotYetValid {
@@ -395,7 +522,7 @@ fn certificate(
                 pick(Check::StsHostCertNotYetValid, Check::SmtpCertNotYetValid),
                 format!(
                     "the certificate {subject} is valid only from {}",
-                    cert::rfc3339(not_before)
+                    dates::rfc3339(not_before)
                 ),
             ),
             CertProblem::NameMismatch {
@@ -461,15 +588,15 @@ fn certificate(
         out.push(Problem::new(check, message));
     }
     if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
-        let left = leaf.not_after - ctx.now;
-        if left >= 0 && left < i64::from(ctx.expiry_warning_days) * 86400 {
+        let left = dates::days_left(leaf.not_after, ctx.now);
+        if (0..i64::from(ctx.expiry_warning_days)).contains(&left) {
             out.push(Problem::new(
                 pick(Check::StsHostCertExpiring, Check::SmtpCertExpiring),
                 format!(
-                    "the certificate {} expires on {} (in {})",
+                    "the certificate {} expires on {} ({})",
                     leaf.subject,
-                    cert::rfc3339(leaf.not_after),
-                    days(left / 86400)
+                    dates::rfc3339(leaf.not_after),
+                    dates::relative(leaf.not_after, ctx.now)
                 ),
             ));
         }
@@ -489,15 +616,6 @@ fn certificate(
         ));
     }
     out
-}
-
-/// "1 day", "3 days".
-fn days(n: i64) -> String {
-    if n == 1 {
-        "1 day".into()
-    } else {
-        format!("{n} days")
-    }
 }
 
 #[cfg(test)]
@@ -522,6 +640,8 @@ mod tests {
             now: FIXTURE_TIME,
             roots: &roots,
             expiry_warning_days: 14,
+            timeout: Duration::from_secs(10),
+            dns_silent: None,
             port25_reached: true,
         };
         let tls = TlsSession {

@@ -106,6 +106,12 @@ impl Net {
         })
     }
 
+    /// Whether the resolver answers at all (see [`Dns::answers`]).
+    pub async fn dns_answers(&self) -> Result<(), String> {
+        let deadline = Instant::now() + self.cfg.timeout;
+        self.dns.answers(deadline).await
+    }
+
     /// Everything about `domain` (lower case, no trailing dot) that the judges need.
     pub async fn gather(&self, domain: &str) -> Observations {
         let started = Instant::now();

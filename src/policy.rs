@@ -14,6 +14,7 @@ use crate::checks::Check;
 use crate::finding::{Problem, Severity};
 use crate::names;
 use crate::record::{cap, ext_name_ok, is_quote, quoted};
+use crate::senders;
 
 /// RFC 8461 §3.2: max_age has "a maximum value of 31557600" (one year).
 const MAX_AGE_LIMIT: u64 = 31_557_600;
@@ -199,11 +200,10 @@ fn decode(body: &[u8], problems: &mut Vec<Problem>) -> Option<String> {
     }
     let text = match body.strip_prefix(b"\xef\xbb\xbf") {
         Some(rest) => {
-            encoding(
-                "the body starts with a UTF-8 byte-order mark (EF BB BF), which strict senders \
-                 read as part of the first field name"
-                    .to_string(),
-            );
+            encoding(format!(
+                "the body starts with a UTF-8 byte-order mark (EF BB BF): {}",
+                senders::DECODING.senders
+            ));
             rest
         }
         None => body,
@@ -308,7 +308,10 @@ fn split_lines<'a>(text: &'a str, problems: &mut Vec<Problem>) -> Vec<Line<'a>> 
     }) = others.first()
     {
         let what = match c {
-            '\r' => "a bare CR (carriage return without line feed)".to_string(),
+            '\r' => format!(
+                "a bare CR (carriage return without line feed; {})",
+                senders::BARE_CR.senders
+            ),
             c => format!("the separator U+{:04X}", *c as u32),
         };
         let more = match others.len() {
@@ -324,7 +327,9 @@ fn split_lines<'a>(text: &'a str, problems: &mut Vec<Problem>) -> Vec<Line<'a>> 
 }
 
 /// `*(sts-policy-term sts-policy-field *WSP) [sts-policy-term]`: no empty line anywhere, and
-/// at most one terminator after the last field.
+/// at most one terminator after the last field. Senders mostly skip blank lines (see
+/// [`senders::BLANK_LINE`]), so those before or between fields are a risk and those at the
+/// end only untidy.
 fn blank_lines(lines: &[Line], problems: &mut Vec<Problem>) {
     let blank = |l: &Line| trim_wsp(l.text).is_empty();
     let (Some(first), Some(last)) = (
@@ -349,19 +354,33 @@ fn blank_lines(lines: &[Line], problems: &mut Vec<Problem>) {
         let verb = if inner.len() == 1 { "is" } else { "are" };
         parts.push(format!("{} {verb} blank", line_list(&inner)));
     }
+    if !parts.is_empty() {
+        let at = if first > 0 { 1 } else { inner[0] };
+        problems.push(
+            Problem::new(
+                Check::StsPolicyBlankLine,
+                format!("{}: {}", parts.join("; "), senders::BLANK_LINE.senders),
+            )
+            .on_line(at),
+        );
+    }
     // The empty text after the final terminator is the allowed end, not a blank line.
-    let trailing = lines[last + 1..]
+    let trailing: Vec<&Line> = lines[last + 1..]
         .iter()
         .filter(|l| !(l.term == Term::End && l.text.is_empty()))
-        .count();
-    if trailing > 0 {
-        parts.push(format!(
-            "{} after the last field (at most one line break may end the policy)",
-            plural(trailing, "blank line")
-        ));
-    }
-    if !parts.is_empty() {
-        problems.push(Problem::new(Check::StsPolicyBlankLine, parts.join("; ")));
+        .collect();
+    if let Some(line) = trailing.first() {
+        problems.push(
+            Problem::new(
+                Check::StsPolicyTrailingBlank,
+                format!(
+                    "{} after the last field (at most one line break may end the policy): {}",
+                    plural(trailing.len(), "blank line"),
+                    senders::BLANK_LINE.senders
+                ),
+            )
+            .on_line(line.no),
+        );
     }
 }
 
@@ -377,6 +396,7 @@ struct Field<'a> {
 fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Field<'a>>> {
     let (mut fields, mut bad, mut leading, mut colon) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut comments = Vec::new();
     for line in lines.iter().filter(|l| !trim_wsp(l.text).is_empty()) {
         // Trailing WSP is allowed (`sts-policy-field *WSP`), leading WSP is not.
         let content = line.text.trim_end_matches([' ', '\t']);
@@ -384,8 +404,22 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
         if text.len() < content.len() {
             leading.push(line);
         }
+        if text.starts_with('#') {
+            comments.push(
+                Problem::new(
+                    Check::StsPolicyComment,
+                    format!(
+                        "line {} {} is a comment, which the policy grammar does not have: {}",
+                        line.no,
+                        quoted(line.text),
+                        senders::COMMENT.senders
+                    ),
+                )
+                .on_line(line.no),
+            );
+            continue;
+        }
         let why = match text.split_once(':') {
-            _ if text.starts_with('#') => "is a comment; a policy has no comment syntax",
             Some((name, value)) => {
                 let trimmed = name.trim_end_matches([' ', '\t']);
                 if trimmed.len() < name.len() {
@@ -401,10 +435,13 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
             None if text.contains('=') => "has no ':' (write \"name: value\", not \"name=value\")",
             None => "has no ':'",
         };
-        bad.push(Problem::new(
-            Check::StsPolicyBadLine,
-            format!("line {} {} {why}", line.no, quoted(line.text)),
-        ));
+        bad.push(
+            Problem::new(
+                Check::StsPolicyBadLine,
+                format!("line {} {} {why}", line.no, quoted(line.text)),
+            )
+            .on_line(line.no),
+        );
     }
     // Without a single policy field (or a misspelling of one) this is some other document.
     if !fields
@@ -413,6 +450,7 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
     {
         return None;
     }
+    problems.extend(comments);
     problems.extend(bad);
     for (lines, check, one, many) in [
         (
@@ -431,10 +469,18 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
         if let Some(first) = lines.first() {
             let numbers: Vec<usize> = lines.iter().map(|l| l.no).collect();
             let what = if lines.len() == 1 { one } else { many };
-            problems.push(Problem::new(
-                check,
-                format!("{} {what}: {}", line_list(&numbers), quoted(first.text)),
-            ));
+            problems.push(
+                Problem::new(
+                    check,
+                    format!(
+                        "{} {what}: {} ({})",
+                        line_list(&numbers),
+                        quoted(first.text),
+                        senders::LAYOUT.senders
+                    ),
+                )
+                .on_line(first.no),
+            );
         }
     }
     Some(fields)
@@ -463,16 +509,7 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
         }
     }
     for (name, same) in groups.iter().filter(|(n, g)| *n != "mx" && g.len() > 1) {
-        let lines: Vec<usize> = same.iter().map(|f| f.no).collect();
-        let values: Vec<String> = same.iter().map(|f| quoted(f.value)).collect();
-        problems.push(Problem::new(
-            Check::StsPolicyDupField,
-            format!(
-                "{name} is given on {} ({}); senders use the first",
-                line_list(&lines),
-                values.join(", ")
-            ),
-        ));
+        problems.push(duplicate(name, same));
     }
 
     let mode = first("mode").and_then(|f| Mode::parse(f.value));
@@ -485,8 +522,9 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
         .collect();
     let others = || groups.iter().filter(|(n, _)| !KNOWN.contains(n));
     for &name in &missing {
+        let in_other_case = others().any(|(n, _)| recased(n) == Some(name));
         let misspelt: Vec<&Field> = others()
-            .filter(|(n, _)| near_miss(n) == Some(name))
+            .filter(|(n, _)| recased(n).is_none() && near_miss(n) == Some(name))
             .map(|(_, g)| g[0])
             .collect();
         for f in &misspelt {
@@ -496,11 +534,16 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
                 format!("field names are exact and case-sensitive, so senders see no {name} field"),
             ));
         }
-        if misspelt.is_empty() {
+        if misspelt.is_empty() && !in_other_case {
             problems.push(missing_problem(name, mode));
         }
     }
     for (name, same) in others() {
+        if let Some(known) = recased(name) {
+            let absent = missing.contains(&known);
+            problems.extend(same.iter().map(|f| key_case(f, known, absent)));
+            continue;
+        }
         let meant = near_miss(name);
         if meant.is_some_and(|m| missing.contains(&m)) {
             continue;
@@ -540,6 +583,65 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
     })
 }
 
+/// The known field name that `name` is in another case, if it is one.
+fn recased(name: &str) -> Option<&'static str> {
+    KNOWN
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(name) && *known != name)
+}
+
+/// A known field name written in another case: what senders make of it depends on the
+/// sender ([`senders::KEY_CASE`]), and so does which MX hosts or fields they see.
+fn key_case(f: &Field, known: &str, absent: bool) -> Problem {
+    let outcome = if absent {
+        format!("so to postfix-mta-sts-resolver the policy has no {known} field and is invalid")
+    } else if known == "mx" {
+        "so postfix-mta-sts-resolver does not count this pattern, and in enforce mode refuses an MX host that only it covers".to_string()
+    } else {
+        format!("so senders may read different {known} values")
+    };
+    at(
+        Check::StsPolicyKeyCase,
+        f,
+        format!(
+            "field names are case-sensitive (write {known}): {}, {outcome}",
+            senders::KEY_CASE.senders
+        ),
+    )
+}
+
+/// A field given more than once: harmless when every value is the same, an error when
+/// they differ, because senders disagree on which one counts.
+fn duplicate(name: &str, same: &[&Field]) -> Problem {
+    let lines: Vec<usize> = same.iter().map(|f| f.no).collect();
+    let values: Vec<String> = same.iter().map(|f| quoted(f.value)).collect();
+    let given = format!(
+        "{name} is given on {} ({})",
+        line_list(&lines),
+        values.join(", ")
+    );
+    // Senders ignore extensions whatever their value: only a known field's values matter.
+    let differ = KNOWN.contains(&name) && same.iter().any(|f| f.value != same[0].value);
+    let problem = if differ {
+        Problem::new(
+            Check::StsPolicyDupConflict,
+            format!(
+                "{given}: {}, so senders disagree on the {name}",
+                senders::DUPLICATE_FIELD.senders
+            ),
+        )
+    } else {
+        Problem::new(
+            Check::StsPolicyDupField,
+            format!(
+                "{given}: {}; the values are the same",
+                senders::DUPLICATE_FIELD.senders
+            ),
+        )
+    };
+    problem.on_line(same[1].no)
+}
+
 /// A problem on one field, quoting its line.
 fn at(check: Check, f: &Field, why: impl fmt::Display) -> Problem {
     Problem::new(
@@ -550,6 +652,7 @@ fn at(check: Check, f: &Field, why: impl fmt::Display) -> Problem {
             quoted(&format!("{}: {}", f.name, f.value))
         ),
     )
+    .on_line(f.no)
 }
 
 fn missing_problem(name: &str, mode: Option<Mode>) -> Problem {
@@ -826,7 +929,10 @@ fn pattern_problem(value: &str) -> Option<String> {
         ));
     }
     if value.ends_with('.') {
-        return Some("the name ends with a dot: write it without the root dot".into());
+        return Some(format!(
+            "the name ends with a dot: write it without the root dot ({})",
+            senders::MX_TRAILING_DOT.senders
+        ));
     }
     if value
         .rsplit_once(':')
@@ -953,8 +1059,8 @@ mod tests {
         bad("version: STSv1|mode: enforce\u{0b}mx: mail.example.com|max_age: 86400|", &["sts-policy-line-ending"]); // vertical tab
         bad("version: STSv1||mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-blank-line"]); // blank line between fields
         bad("|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-blank-line"]); // leading blank line
-        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400||", &["sts-policy-blank-line"]); // two line breaks at the end
-        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|  ", &["sts-policy-blank-line"]); // whitespace after the final line break
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400||", &["sts-policy-trailing-blank"]); // two line breaks at the end
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|  ", &["sts-policy-trailing-blank"]); // whitespace after the final line break
         bad("version: STSv1|  |mode: enforce|mx: mail.example.com|max_age: 86400", &["sts-policy-blank-line"]); // whitespace-only line
         bad(" version: STSv1|\tmode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-leading-wsp"]); // indented lines
         bad("version: STSv1|mode : enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-colon-wsp"]); // WSP before ':'
@@ -965,9 +1071,11 @@ mod tests {
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max-age: 86400|", &["sts-policy-key-case"]); // '-' for '_'
         bad("version: STSv1|mode: enforce|mx: mail.example.com|maxage: 86400|", &["sts-policy-key-case"]); // no '_'
         bad("version: STSv1|mode: enforce|nmx: mail.example.com|max_age: 86400|", &["sts-policy-key-case"]); // typo
-        bad("version: STSv1|mode: enforce|mx: a.example.com|MX: b.example.com|max_age: 86400|", &["sts-policy-unknown-field"]); // ignored, but mx is present
+        bad("version: STSv1|mode: enforce|mx: a.example.com|MX: b.example.com|max_age: 86400|", &["sts-policy-key-case"]); // some senders drop it, others count it
+        bad("version: STSv1|mode: enforce|Mode: testing|mx: a.example.com|max_age: 86400|", &["sts-policy-key-case"]); // beside the right one
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|foo: bar|", &["sts-policy-unknown-field"]); // valid extension
-        bad("# MTA-STS policy|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-bad-line"]); // comment
+        bad("# MTA-STS policy|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-comment"]); // comment
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|  # backup below|max_age: 86400|", &["sts-policy-comment", "sts-policy-leading-wsp"]); // indented comment
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mx=other.example.com|", &["sts-policy-bad-line"]); // no ':'
         bad("version: STSv1|mode: \"enforce\"|mx: mail.example.com|max_age: 86400|", &["sts-policy-bad-line"]); // quoted value
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x:|", &["sts-policy-bad-line"]); // extension with an empty value
@@ -1029,11 +1137,12 @@ mod tests {
         for mx in ["*.com", "*.outlook.com", "*.onmicrosoft.com", "*.GMAIL.com", "*.amazonaws.com"] {
             bad(&format!("{v}mode: enforce|mx: {mx}|max_age: 86400|"), &["sts-policy-mx-wildcard-broad"]);
         }
-        // Repeated fields: the first wins.
-        let dup = bad("version: STSv1|mode: testing|mx: mail.example.com|max_age: 86400|mode: enforce|", &["sts-policy-dup-field"]); // mode twice
+        // Repeated fields: the first wins (RFC 8461 §3.2), though not at every sender.
+        let dup = bad("version: STSv1|mode: testing|mx: mail.example.com|max_age: 86400|mode: enforce|", &["sts-policy-dup-conflict"]); // mode twice
         assert_eq!(dup.policy.map(|p| p.mode), Some(Mode::Testing));
-        let dup = bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max_age: 1|", &["sts-policy-dup-field"]); // max_age twice
+        let dup = bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max_age: 1|", &["sts-policy-dup-conflict"]); // max_age twice
         assert_eq!(dup.policy.map(|p| p.max_age), Some(86400));
+        bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mode: enforce|", &["sts-policy-dup-field"]); // the same value twice
         bad("version: STSv1|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-dup-field"]); // version twice
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x: 1|x: 2|", &["sts-policy-dup-field", "sts-policy-unknown-field"]); // extension twice
         bad("version: STSv1|mode: enforce|mx: mail.example.com|mx: mail.example.com|max_age: 86400|", &[]); // mx may repeat
@@ -1140,21 +1249,48 @@ mod tests {
         );
         assert_eq!(
             message("version: STSv1|mode: enforce|MX: mail.example.com|max_age: 86400|"),
-            "line 3 \"MX: mail.example.com\": field names are exact and case-sensitive, so senders see no mx field"
+            "line 3 \"MX: mail.example.com\": field names are case-sensitive (write mx): postfix-mta-sts-resolver drops the line silently, mailauth accepts it, so to postfix-mta-sts-resolver the policy has no mx field and is invalid"
         );
         assert_eq!(
-            message("version: STSv1||mode: enforce|mx: mail.example.com|max_age: 86400|||"),
-            "line 2 is blank; 2 blank lines after the last field (at most one line break may end the policy)"
+            message(
+                "version: STSv1|mode: enforce|mx: a.example.com|MX: b.example.com|max_age: 86400|"
+            ),
+            "line 4 \"MX: b.example.com\": field names are case-sensitive (write mx): postfix-mta-sts-resolver drops the line silently, mailauth accepts it, so postfix-mta-sts-resolver does not count this pattern, and in enforce mode refuses an MX host that only it covers"
+        );
+        let problems = |text: &str| parse(&body(text)).problems;
+        let blank =
+            problems("version: STSv1||mode: enforce|mx: mail.example.com|max_age: 86400|||");
+        assert_eq!(
+            blank
+                .iter()
+                .map(|p| (p.message.as_str(), p.line))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "line 2 is blank: postfix-mta-sts-resolver and mailauth skip blank lines and use the policy; mox, whose parser follows the grammar strictly, rejects the whole policy",
+                    Some(2)
+                ),
+                (
+                    "2 blank lines after the last field (at most one line break may end the policy): postfix-mta-sts-resolver and mailauth skip blank lines and use the policy; mox, whose parser follows the grammar strictly, rejects the whole policy",
+                    Some(6)
+                ),
+            ]
         );
         assert_eq!(
             message(
                 "version: STSv1|mode: testing|mx: mail.example.com|max_age: 86400|mode: enforce"
             ),
-            "mode is given on lines 2, 5 (\"testing\", \"enforce\"); senders use the first"
+            "mode is given on lines 2, 5 (\"testing\", \"enforce\"): RFC 8461 §3.2 and mailauth use the first value, postfix-mta-sts-resolver the last, so senders disagree on the mode"
+        );
+        assert_eq!(
+            message(
+                "version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mode: enforce"
+            ),
+            "mode is given on lines 2, 5 (\"enforce\", \"enforce\"): RFC 8461 §3.2 and mailauth use the first value, postfix-mta-sts-resolver the last; the values are the same"
         );
         assert_eq!(
             message("version: STSv1\rmode: none\rmax_age: 86400"),
-            "a bare CR (carriage return without line feed) ends line 1; 2 lines end with something other than LF or CRLF"
+            "a bare CR (carriage return without line feed; mailauth rejects the policy, postfix-mta-sts-resolver accepts it) ends line 1; 2 lines end with something other than LF or CRLF"
         );
         assert!(
             message("<html><head><title>404</title>")

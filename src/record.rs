@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 
 use crate::checks::Check;
-use crate::finding::{Problem, Severity};
+use crate::finding::Problem;
 use crate::names;
 use crate::observe::TxtRecord;
 
@@ -35,10 +35,11 @@ pub struct TlsRptRecord {
 /// A judged TXT RRset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed<T> {
-    /// The record a strict sender would use: `Some` only when no problem is an error.
-    /// `None` with no error problem means no record of this kind is published (the
-    /// caller reports the absence).
+    /// The record senders would use: `Some` only when no problem makes senders discard it.
     pub record: Option<T>,
+    /// Something meant as a record of this kind is published, usable or not; when not,
+    /// the caller reports the absence.
+    pub published: bool,
     pub problems: Vec<Problem>,
 }
 
@@ -89,6 +90,13 @@ struct Grammar {
     prefix_wsp: Option<Check>,
     non_ascii: Check,
     multistring: Check,
+    /// A discarded record that some senders still count because its version differs only
+    /// in case ([`crate::senders::VERSION_CASE`]), when there is a check for it.
+    case_variant: Option<Check>,
+    /// The checks that make senders discard the record (RFC 8461 §3.1, RFC 8460 §3: a
+    /// syntactically invalid record counts as none). Severity follows from what is lost,
+    /// which differs: the policy, or only the reports.
+    discarding: &'static [Check],
 }
 
 const STS: Grammar = Grammar {
@@ -100,6 +108,15 @@ const STS: Grammar = Grammar {
     prefix_wsp: Some(Check::StsTxtPrefixWsp),
     non_ascii: Check::StsTxtNonAscii,
     multistring: Check::StsTxtMultistring,
+    case_variant: Some(Check::StsTxtCaseVariant),
+    discarding: &[
+        Check::StsTxtVersion,
+        Check::StsTxtMultiple,
+        Check::StsTxtIdMissing,
+        Check::StsTxtIdSyntax,
+        Check::StsTxtFieldSyntax,
+        Check::StsTxtNonAscii,
+    ],
 };
 
 const TLSRPT: Grammar = Grammar {
@@ -111,6 +128,14 @@ const TLSRPT: Grammar = Grammar {
     prefix_wsp: Some(Check::TlsrptPrefixWsp),
     non_ascii: Check::TlsrptSyntax,
     multistring: Check::TlsrptMultistring,
+    case_variant: None,
+    discarding: &[
+        Check::TlsrptVersion,
+        Check::TlsrptMultiple,
+        Check::TlsrptSyntax,
+        Check::TlsrptRuaMissing,
+        Check::TlsrptRuaSyntax,
+    ],
 };
 
 /// Parses the fields after the version of the one record senders consider. It returns
@@ -152,15 +177,41 @@ fn judge<T>(records: &[TxtRecord], g: &Grammar, fields: FieldParser<T>) -> Parse
         }
     }
 
-    let usable = parsed.is_some() && !has_error(&problems);
+    let usable = parsed.is_some() && !discards(g, &problems);
+    let mut published = !candidates.is_empty();
     for text in discarded {
         let lossy = String::from_utf8_lossy(&text);
+        let head = lossy.get(..g.version.len()).unwrap_or_default();
+        let variant = g
+            .case_variant
+            .filter(|_| head != g.version && head.eq_ignore_ascii_case(g.version));
         match mistyped(&lossy, g) {
-            // A mistyped record only breaks things when no usable record is left.
-            Some(why) if !usable => problems.push(Problem::new(
-                g.mistyped,
-                format!("{}: {why}, so senders discard the record", quoted(&lossy)),
-            )),
+            // A mistyped record only breaks things when no usable record is left...
+            Some(why) if !usable => {
+                published = true;
+                let who = match variant {
+                    Some(_) => crate::senders::VERSION_CASE.senders,
+                    None => "senders discard the record",
+                };
+                problems.push(Problem::new(
+                    g.mistyped,
+                    format!("{}: {why}, so {who}", quoted(&lossy)),
+                ));
+            }
+            // ... or when some senders count it as a second record.
+            Some(why) if variant.is_some() => {
+                if let Some(check) = variant {
+                    problems.push(Problem::new(
+                        check,
+                        format!(
+                            "{} ({why}) begins with {} in another case: {}, so mailauth sees two records and uses no policy",
+                            quoted(&lossy),
+                            g.version,
+                            crate::senders::VERSION_CASE.senders
+                        ),
+                    ));
+                }
+            }
             Some(why) => {
                 if let Some(check) = g.other {
                     problems.push(Problem::new(
@@ -193,6 +244,7 @@ fn judge<T>(records: &[TxtRecord], g: &Grammar, fields: FieldParser<T>) -> Parse
     }
     Parsed {
         record: parsed.filter(|_| usable),
+        published,
         problems: cap(problems),
     }
 }
@@ -513,9 +565,10 @@ fn sts_fields(text: &str, rest: &str, problems: &mut Vec<Problem>) -> Option<Sts
                     problems.push(Problem::new(
                         Check::StsTxtIdDuplicate,
                         format!(
-                            "id is given more than once ({} and {}); senders use the first",
+                            "id is given more than once ({} and {}): {}",
                             quoted(first),
-                            quoted(value)
+                            quoted(value),
+                            crate::senders::DUPLICATE_FIELD.senders
                         ),
                     ));
                     continue;
@@ -523,7 +576,11 @@ fn sts_fields(text: &str, rest: &str, problems: &mut Vec<Problem>) -> Option<Sts
                 if let Some(why) = id_problem(value) {
                     problems.push(Problem::new(
                         Check::StsTxtIdSyntax,
-                        format!("{}: {why}", quoted(&format!("id={value}"))),
+                        format!(
+                            "{}: {why} (RFC 8461 §3.1); {}",
+                            quoted(&format!("id={value}")),
+                            crate::senders::TXT_ID.senders
+                        ),
                     ));
                 }
                 id = Some(value);
@@ -641,7 +698,10 @@ fn tlsrpt_fields(text: &str, rest: &str, problems: &mut Vec<Problem>) -> Option<
         }
     }
     // RFC 8460 §3: senders use only mailto: and https: URIs and skip the others.
-    if rua_fields > 0 && !has_error(problems) && !rua.iter().any(|u| uri_problem(u).is_none()) {
+    if rua_fields > 0
+        && !discards(&TLSRPT, problems)
+        && !rua.iter().any(|u| uri_problem(u).is_none())
+    {
         problems.push(Problem::new(
             Check::TlsrptRuaMissing,
             format!(
@@ -869,10 +929,8 @@ fn looks_like_uri(part: &str) -> bool {
     }
 }
 
-fn has_error(problems: &[Problem]) -> bool {
-    problems
-        .iter()
-        .any(|p| p.check.info().severity == Severity::Error)
+fn discards(g: &Grammar, problems: &[Problem]) -> bool {
+    problems.iter().any(|p| g.discarding.contains(&p.check))
 }
 
 fn is_wsp(b: u8) -> bool {
@@ -935,6 +993,7 @@ pub(crate) fn quoted(s: &str) -> String {
 mod tests {
     use super::test_support::{ids, manifest, worst};
     use super::*;
+    use crate::finding::Severity;
     use proptest::prelude::*;
 
     fn rrset(records: &[&[&str]]) -> Vec<TxtRecord> {
@@ -958,7 +1017,8 @@ mod tests {
         parsed.record.expect("a usable record")
     }
 
-    /// The judgement, after checking its exact check ids and that an error means no record.
+    /// The judgement, after checking its exact check ids and that a problem that makes
+    /// senders discard the record means no record.
     #[track_caller]
     fn judged<T>(
         records: &[&[&str]],
@@ -972,8 +1032,11 @@ mod tests {
             "{records:?}: {:?}",
             parsed.problems
         );
-        let error = worst(&parsed.problems) == Some(Severity::Error);
-        assert!(!(error && parsed.record.is_some()), "{records:?}");
+        let discarded = parsed
+            .problems
+            .iter()
+            .any(|p| STS.discarding.contains(&p.check) || TLSRPT.discarding.contains(&p.check));
+        assert!(!(discarded && parsed.record.is_some()), "{records:?}");
         parsed
     }
 
@@ -1043,7 +1106,8 @@ mod tests {
         sts_bad(&[&["v=STSv1; 20240101"]], &["sts-txt-field-syntax"]); // "id=" forgotten
         sts_bad(&[&["v=STSv1; id=\u{201c}1\u{201d}"]], &["sts-txt-non-ascii"]); // smart quotes
         sts_bad(&[&["v=STSv1; id=1\r\n"]], &["sts-txt-non-ascii"]); // control characters
-        sts_bad(&[&["v=STSv1; id=1"], &["V=STSv1; id=2"]], &["sts-txt-other-records"]); // harmless beside a usable record
+        sts_bad(&[&["v=STSv1; id=1"], &["V=STSv1; id=2"]], &["sts-txt-case-variant"]); // mailauth counts it as a second record
+        sts_bad(&[&["v=STSv1; id=1"], &["v=STSv1 id=2"]], &["sts-txt-other-records"]); // harmless beside a usable record
         sts_bad(&[&["v=STSv1; id=1"], &["v=TLSRPTv1; rua=mailto:a@example.com"]], &["sts-txt-other-records"]); // a TLS-RPT record at the wrong name
         sts_bad(&[&["v=STSv1; id=1", "2"]], &["sts-txt-multistring"]); // strings joined into id=12
     }
@@ -1069,7 +1133,7 @@ mod tests {
         );
         assert_eq!(
             message(&[&["V=STSv1; id=1"]]),
-            "\"V=STSv1; id=1\": it begins with \"V=STSv1\" instead of v=STSv1, so senders discard the record"
+            "\"V=STSv1; id=1\": it begins with \"V=STSv1\" instead of v=STSv1, so postfix-mta-sts-resolver and mox discard such a record, mailauth counts it (its prefix test ignores case)"
         );
         assert_eq!(
             message(&[&["v=STSv1; id=12", "34"]]),

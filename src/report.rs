@@ -4,8 +4,10 @@ pub mod human;
 pub mod json;
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use crate::judge::{DomainReport, LintReport};
+use crate::observe::Families;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,7 +26,28 @@ pub struct Style {
     pub verbose: bool,
 }
 
+/// What a report says about the run itself: when it was judged, and the options that
+/// change results (so that two reports can be compared knowing how each was made).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// Unix seconds.
+    pub judged_at: i64,
+    pub timeout: Duration,
+    pub deadline: Duration,
+    pub families: Families,
+    pub skip_mx: bool,
+    /// `--policy-file`, as given.
+    pub policy_file: Option<String>,
+    pub expiry_warning_days: u32,
+    /// `--resolver`, or `None` for the system's.
+    pub resolver: Option<String>,
+    /// `--ca-file`, as given.
+    pub ca_file: Option<String>,
+    pub ehlo_name: String,
+}
+
 pub fn render(
+    run: &Run,
     reports: &[DomainReport],
     format: Format,
     style: Style,
@@ -32,7 +55,7 @@ pub fn render(
 ) -> io::Result<()> {
     match format {
         Format::Human => human::render(reports, style, out),
-        Format::Json => json::render(reports, out),
+        Format::Json => json::render(run, reports, out),
     }
 }
 
@@ -78,7 +101,12 @@ pub fn checks(format: Format, out: &mut impl Write) -> io::Result<()> {
                     })
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &all)?;
+            let doc = serde_json::json!({
+                "schema_version": json::SCHEMA_VERSION,
+                "tool": json::tool(),
+                "checks": all,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
     }

@@ -2,8 +2,8 @@
 //! the MX record set.
 
 use crate::checks::Check;
-use crate::finding::{Finding, Severity, Subject};
-use crate::observe::{DnsAnswer, Lookup, Observations, TxtRecord};
+use crate::finding::{Finding, Subject};
+use crate::observe::{DnsAnswer, Lookup, Observations, PolicySource, TxtRecord};
 use crate::record::{self, Parsed, StsRecord, TlsRptRecord};
 
 /// The records as senders would use them.
@@ -22,17 +22,25 @@ impl Records {
 }
 
 pub fn judge(obs: &Observations, findings: &mut Vec<Finding>) -> Records {
+    // A domain that does not exist has no records under it either: mx-nxdomain says so
+    // once, instead of one "absent" finding per record.
+    let exists = obs.mx.answer != DnsAnswer::NxDomain;
     let sts = judge_txt(
         &obs.sts,
         &obs.sts_misplaced,
         Subject::StsRecord,
         record::sts_from_txt,
         Txt {
-            absent: Check::StsTxtAbsent,
+            // Judging a draft, the missing record is what the admin is about to publish.
+            absent: match obs.policy {
+                PolicySource::Draft { .. } => Check::StsTxtUnpublished,
+                PolicySource::Fetched(_) => Check::StsTxtAbsent,
+            },
             misplaced: Check::StsTxtMisplaced,
             cname: Some(Check::StsTxtCname),
             what: "MTA-STS",
         },
+        exists,
         findings,
     );
     let tlsrpt = judge_txt(
@@ -46,12 +54,11 @@ pub fn judge(obs: &Observations, findings: &mut Vec<Finding>) -> Records {
             cname: None,
             what: "TLS-RPT",
         },
+        exists,
         findings,
     );
     judge_mx_set(obs, findings);
-    let sts_attempted = sts.record.is_some()
-        || sts.problems_error
-        || matches!(obs.sts.answer, DnsAnswer::Failed(_));
+    let sts_attempted = sts.published || matches!(obs.sts.answer, DnsAnswer::Failed(_));
     Records {
         sts: sts.record,
         sts_attempted,
@@ -69,7 +76,7 @@ struct Txt {
 
 struct Judged<T> {
     record: Option<T>,
-    problems_error: bool,
+    published: bool,
 }
 
 fn judge_txt<T>(
@@ -78,6 +85,7 @@ fn judge_txt<T>(
     subject: Subject,
     parse: fn(&[TxtRecord]) -> Parsed<T>,
     kind: Txt,
+    domain_exists: bool,
     findings: &mut Vec<Finding>,
 ) -> Judged<T> {
     let name = &lookup.name;
@@ -91,7 +99,7 @@ fn judge_txt<T>(
         ));
         return Judged {
             record: None,
-            problems_error: false,
+            published: false,
         };
     }
     if let Some(check) = kind.cname
@@ -104,20 +112,15 @@ fn judge_txt<T>(
         ));
     }
     let parsed = parse(lookup.records());
-    let problems_error = parsed
-        .problems
-        .iter()
-        .any(|p| p.check.info().severity == Severity::Error);
-    let nothing_usable = parsed.record.is_none() && !problems_error;
     findings.extend(parsed.problems.into_iter().map(|p| p.at(subject.clone())));
-    if nothing_usable {
+    if !parsed.published && domain_exists {
         findings.push(absent_or_misplaced(
             lookup, misplaced, subject, parse, &kind,
         ));
     }
     Judged {
         record: parsed.record,
-        problems_error,
+        published: parsed.published,
     }
 }
 
@@ -183,9 +186,9 @@ fn judge_mx_set(obs: &Observations, findings: &mut Vec<Finding>) {
             Check::MxNxdomain,
             Subject::MxRecords,
             match obs.mx.cnames.as_slice() {
-                [] => format!("{domain} does not exist (NXDOMAIN)"),
+                [] => format!("{domain} does not exist (NXDOMAIN), so neither does any MX, MTA-STS or TLS-RPT record under it"),
                 cnames => format!(
-                    "{domain} is a CNAME to {}, which does not exist (NXDOMAIN)",
+                    "{domain} is a CNAME to {}, which does not exist (NXDOMAIN), so there is no MX, MTA-STS or TLS-RPT record to audit",
                     cnames.join(" → ")
                 ),
             },

@@ -1,6 +1,8 @@
 //! The MX hosts: coverage by the policy's patterns, their addresses, and the SMTP,
 //! STARTTLS, TLS and certificate verdict of every address.
 
+use std::time::Duration;
+
 use crate::cert;
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
@@ -13,26 +15,13 @@ use crate::observe::{
 };
 use crate::policy::{Mode, Policy};
 
-/// What the MX stage concluded.
-pub struct MxJudgement {
-    /// Every MX host is covered by the policy and every probed address passed.
-    pub all_verified: bool,
-    /// No MX address answered on port 25, most likely because this network blocks it.
-    pub port25_blocked: bool,
-    /// Some address speaks only what this auditor's TLS library refuses but other senders
-    /// accept: whether those senders would deliver is unknown.
-    pub beyond_reach: bool,
-}
-
 pub fn judge(
     obs: &Observations,
     ctx: &Context<'_>,
     policy: Option<&Policy>,
     findings: &mut Vec<Finding>,
-) -> MxJudgement {
+) {
     let hosts = &obs.mx_hosts;
-    let mut all_verified = !hosts.is_empty();
-    let mut beyond_reach = false;
     // A null MX has no host for a pattern to match: nothing to compare.
     let mx_set_known = match &obs.mx.answer {
         DnsAnswer::Records(r) => !r.iter().any(|m| m.exchange.is_empty()),
@@ -40,17 +29,13 @@ pub fn judge(
         _ => false,
     };
     if let Some(policy) = policy.filter(|p| p.mode != Mode::None) {
-        all_verified &= coverage(hosts, policy, mx_set_known, findings);
+        coverage(hosts, policy, mx_set_known, findings);
     }
     for host in hosts {
-        all_verified &= addresses(host, findings);
+        addresses(host, findings);
     }
     if !obs.mx_checked {
-        return MxJudgement {
-            all_verified: false,
-            port25_blocked: false,
-            beyond_reach: false,
-        };
+        return;
     }
 
     let probes = || {
@@ -120,18 +105,9 @@ pub fn judge(
             {
                 problems.push(Problem::new(
                         Check::DaneTlsaMismatch,
-                        format!("the certificate served at {} matches none of the TLSA records at _25._tcp.{}", addr(probe), host.name),
+                        format!("the certificate of {} at {} matches none of the TLSA records at _25._tcp.{}", host.name, addr(probe), host.name),
                     ));
             }
-            beyond_reach |= problems.iter().any(|p| p.check == Check::SmtpTlsCipher);
-            let completed = probe
-                .ehlo_after_tls
-                .as_ref()
-                .is_some_and(|r| r.is_positive());
-            all_verified &= completed
-                && !problems
-                    .iter()
-                    .any(|p| p.check.info().result_type.is_some());
             let subject = Subject::Mx {
                 host: host.name.clone(),
                 addr: probe.addr,
@@ -139,26 +115,14 @@ pub fn judge(
             findings.extend(problems.into_iter().map(|p| p.at(subject.clone())));
         }
     }
-    MxJudgement {
-        all_verified,
-        port25_blocked,
-        beyond_reach,
-    }
 }
 
 /// RFC 8461 §4.1: every MX host must match a pattern; patterns should match some MX host.
-fn coverage(
-    hosts: &[MxHost],
-    policy: &Policy,
-    mx_set_known: bool,
-    findings: &mut Vec<Finding>,
-) -> bool {
-    let mut all_covered = true;
+fn coverage(hosts: &[MxHost], policy: &Policy, mx_set_known: bool, findings: &mut Vec<Finding>) {
     for host in hosts {
         if policy.matching_pattern(&host.name).is_some() {
             continue;
         }
-        all_covered = false;
         // An IP literal can never be matched; mx-target-ip already says what to do.
         if host.name.parse::<std::net::IpAddr>().is_ok() {
             continue;
@@ -176,7 +140,7 @@ fn coverage(
             Some(pattern) => Finding::new(
                 Check::StsMxWildcardDepth,
                 subject,
-                format!("MX {} is not covered: \"{pattern}\" matches only one label in place of the \"*\"", host.name),
+                format!("MX {} is not covered: \"{pattern}\" matches only one label in place of the \"*\" ({})", host.name, crate::senders::WILDCARD_DEPTH.senders),
             )
             .with_fix(format!(
                 "Add \"mx: *.{}\" or \"mx: {}\" to the policy and change the TXT id.",
@@ -220,7 +184,6 @@ fn coverage(
             ));
         }
     }
-    all_covered
 }
 
 /// The candidate nearest to `name`, if near enough to be a typo of it.
@@ -233,10 +196,10 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
         .map(|(_, c)| c)
 }
 
-/// The MX host's own DNS; returns whether it has addresses to check.
-fn addresses(host: &MxHost, findings: &mut Vec<Finding>) -> bool {
+/// The MX host's own DNS.
+fn addresses(host: &MxHost, findings: &mut Vec<Finding>) {
     if host.name.parse::<std::net::IpAddr>().is_ok() {
-        return false; // reported with the MX set
+        return; // reported with the MX set
     }
     let subject = Subject::Mx {
         host: host.name.clone(),
@@ -261,7 +224,6 @@ fn addresses(host: &MxHost, findings: &mut Vec<Finding>) -> bool {
     if let Some(message) = address_lookups(&host.name, &host.addresses, &subject, findings) {
         findings.push(Finding::new(Check::MxHostUnresolvable, subject, message));
     }
-    !host.addresses.all().is_empty()
 }
 
 /// Everything wrong with one SMTP session, in the order the session ran.
@@ -339,12 +301,18 @@ fn probe_problems(p: &SmtpProbe, host: &str, ctx: &Context<'_>) -> Vec<Problem> 
         ));
     }
     if let Some((step, failure)) = &p.failure {
-        out.push(failure_problem(p, *step, failure, host));
+        out.push(failure_problem(p, *step, failure, host, ctx.timeout));
     }
     out
 }
 
-fn failure_problem(p: &SmtpProbe, step: Step, failure: &ProbeFailure, host: &str) -> Problem {
+fn failure_problem(
+    p: &SmtpProbe,
+    step: Step,
+    failure: &ProbeFailure,
+    host: &str,
+    timeout: Duration,
+) -> Problem {
     let at = addr(p);
     let during = step.as_str();
     match (step, failure) {
@@ -362,7 +330,10 @@ fn failure_problem(p: &SmtpProbe, step: Step, failure: &ProbeFailure, host: &str
         ),
         (Step::Banner, ProbeFailure::Timeout) => Problem::new(
             Check::SmtpBannerTimeout,
-            format!("{host} at {at} accepted the connection but sent no complete greeting in time"),
+            format!(
+                "{host} at {at} accepted the connection but sent no complete greeting within {} s (--timeout); senders wait up to 5 minutes for it (RFC 5321 §4.5.3.2), so raise --timeout (and --deadline) to wait as long as they do",
+                timeout.as_secs_f64()
+            ),
         ),
         (Step::TlsHandshake, ProbeFailure::Tls) => tls_problem(p, host),
         (_, ProbeFailure::Timeout) => Problem::new(
@@ -540,7 +511,13 @@ mod tests {
             (Step::TlsHandshake, ProbeFailure::Tls, "smtp-tls-handshake"),
         ];
         for (step, failure, id) in cases {
-            let problem = failure_problem(&probe, step, &failure, "mx.example.test");
+            let problem = failure_problem(
+                &probe,
+                step,
+                &failure,
+                "mx.example.test",
+                Duration::from_secs(10),
+            );
             assert_eq!(problem.check.id(), id, "{step:?} {failure:?}");
             assert!(
                 problem.message.contains("mx.example.test at 192.0.2.1"),

@@ -2,86 +2,70 @@
 //! body's grammar and sense.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, address_lookups, certificate};
+use crate::judge::{Context, Endpoint, Readiness, address_lookups, certificate};
 use crate::observe::{
-    FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
+    Addresses, FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
 };
 use crate::policy::{self, Mode, ParsedPolicy, Policy};
+use crate::senders;
 
-/// What the policy stage concluded.
-pub struct PolicyJudgement {
-    /// The body under judgement, parsed.
-    pub parsed: Option<ParsedPolicy>,
-    /// Senders would fetch and apply this policy from every address.
-    pub usable: bool,
-}
+/// A policy fetch slower than this, host lookup included, misses senders that give up
+/// early ([`senders::FETCH_TIME`]: 4 s, less the time a sender needs for its own lookups).
+pub const SLOW_FETCH: Duration = Duration::from_secs(3);
 
+/// Judges the policy under judgement and returns it parsed: the draft, or the body the
+/// policy host served (when it served one senders would read).
 pub fn judge(
     obs: &Observations,
     ctx: &Context<'_>,
     sts_in_use: bool,
     findings: &mut Vec<Finding>,
-) -> PolicyJudgement {
-    match &obs.policy {
-        PolicySource::Draft { body, .. } => {
-            let parsed = policy::parse(body);
-            findings.extend(content_findings(&parsed));
-            PolicyJudgement {
-                usable: parsed.valid,
-                parsed: Some(parsed),
+) -> Option<ParsedPolicy> {
+    let parsed = match &obs.policy {
+        PolicySource::Draft { body, .. } => Some(policy::parse(body)),
+        PolicySource::Fetched(fetches) => {
+            let served = served(fetches).map(|r| policy::parse(&r.body));
+            // Without the TXT record senders never fetch the policy: nothing here can hurt
+            // them.
+            if !sts_in_use {
+                return served;
             }
+            judge_fetches(obs, fetches, ctx, findings);
+            served
         }
-        PolicySource::Fetched(fetches) => judge_fetched(obs, fetches, ctx, sts_in_use, findings),
+    };
+    if let Some(parsed) = &parsed {
+        findings.extend(content_findings(parsed));
     }
+    parsed
 }
 
-fn judge_fetched(
+/// The response whose body is judged: the first complete 200.
+fn served(fetches: &PolicyFetches) -> Option<&HttpResponse> {
+    fetches
+        .fetches
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok())
+        .find(|r| r.status == 200 && !r.body_truncated)
+}
+
+/// The policy host's DNS and every address's fetch: each problem once when every address
+/// agrees, at its address otherwise, and whether the addresses disagree.
+fn judge_fetches(
     obs: &Observations,
     fetches: &PolicyFetches,
     ctx: &Context<'_>,
-    sts_in_use: bool,
     findings: &mut Vec<Finding>,
-) -> PolicyJudgement {
+) {
     let host = format!("mta-sts.{}", obs.domain);
-    let unusable = PolicyJudgement {
-        parsed: None,
-        usable: false,
-    };
-    let primary = fetches
-        .fetches
-        .iter()
-        .find(|f| matches!(&f.result, Ok(r) if r.status == 200 && !r.body_truncated));
-    let parsed = primary
-        .and_then(|f| f.result.as_ref().ok())
-        .map(|r| policy::parse(&r.body));
-    // Without the TXT record senders never fetch the policy: nothing here can hurt them.
-    if !sts_in_use {
-        return PolicyJudgement {
-            parsed,
-            usable: false,
-        };
+    let policy = Subject::Policy { addr: None };
+    if let Some(message) = address_lookups(&host, &fetches.host, &policy, findings) {
+        findings.push(Finding::new(Check::StsHostDns, policy.clone(), message));
     }
-
-    let absent = address_lookups(
-        &host,
-        &fetches.host,
-        &Subject::Policy { addr: None },
-        findings,
-    );
-    if let Some(message) = absent {
-        findings.push(Finding::new(
-            Check::StsHostDns,
-            Subject::Policy { addr: None },
-            message,
-        ));
-    }
-    if fetches.host.all().is_empty() {
-        return unusable;
-    }
-
     // Addresses this network cannot reach are a limit of the vantage point, judged elsewhere.
     let reachable: Vec<&PolicyFetch> = fetches
         .fetches
@@ -89,28 +73,49 @@ fn judge_fetched(
         .filter(|f| !matches!(f.result, Err(FetchError::NetworkUnreachable)))
         .collect();
     if reachable.is_empty() {
-        return unusable;
+        return;
     }
     let per_address: Vec<(IpAddr, Vec<Problem>)> = reachable
         .iter()
         .map(|f| {
-            (
-                f.addr,
-                fetch_problems(f, &host, fetches.browser.as_ref(), ctx),
-            )
+            let mut problems = fetch_problems(f, &host, fetches.browser.as_ref(), ctx);
+            problems.extend(slow(f, &fetches.host, ctx));
+            (f.addr, problems)
         })
         .collect();
+    if per_address.iter().all(|(_, p)| *p == per_address[0].1) {
+        findings.extend(
+            per_address[0]
+                .1
+                .iter()
+                .cloned()
+                .map(|p| p.at(policy.clone())),
+        );
+    } else {
+        for (addr, problems) in &per_address {
+            let at = Subject::Policy { addr: Some(*addr) };
+            findings.extend(problems.iter().cloned().map(|p| p.at(at.clone())));
+        }
+    }
+    if let Some(message) = disagreement(&host, fetches, &reachable, &per_address) {
+        findings.push(Finding::new(Check::StsFetchInconsistent, policy, message));
+    }
+}
 
+/// Senders see addresses differ only in the policy served or in what fails there; a
+/// warning at one address (a certificate that expires sooner) is reported at that address
+/// alone. The message lists what each address answered.
+fn disagreement(
+    host: &str,
+    fetches: &PolicyFetches,
+    reachable: &[&PolicyFetch],
+    per_address: &[(IpAddr, Vec<Problem>)],
+) -> Option<String> {
+    let primary = served(fetches);
     let bodies_differ = reachable
         .iter()
         .filter_map(|f| f.result.as_ref().ok().filter(|r| r.status == 200))
-        .any(|r| {
-            primary
-                .and_then(|p| p.result.as_ref().ok())
-                .is_some_and(|p| !same_policy(&p.body, &r.body))
-        });
-    // Senders see addresses differ only in the policy or in what fails there; a warning at
-    // one address (a certificate that expires sooner) is reported at that address alone.
+        .any(|r| primary.is_some_and(|p| !same_policy(&p.body, &r.body)));
     let failing = |problems: &[Problem]| -> Vec<Check> {
         problems
             .iter()
@@ -122,50 +127,38 @@ fn judge_fetched(
         && per_address
             .iter()
             .all(|(_, p)| failing(p) == failing(&per_address[0].1));
-    let fetch_ok = agree && failing(&per_address[0].1).is_empty();
-    if per_address.iter().all(|(_, p)| *p == per_address[0].1) {
-        findings.extend(
-            per_address[0]
-                .1
-                .iter()
-                .cloned()
-                .map(|p| p.at(Subject::Policy { addr: None })),
-        );
-    } else {
-        for (addr, problems) in &per_address {
-            findings.extend(
-                problems
-                    .iter()
-                    .cloned()
-                    .map(|p| p.at(Subject::Policy { addr: Some(*addr) })),
-            );
-        }
+    if agree {
+        return None;
     }
-    if !agree {
-        let outcomes: Vec<String> = reachable
-            .iter()
-            .map(|f| format!("{}: {}", f.addr, outcome(f, primary)))
-            .collect();
-        findings.push(Finding::new(
-            Check::StsFetchInconsistent,
-            Subject::Policy { addr: None },
-            format!(
-                "the addresses of {host} answer differently: {}",
-                outcomes.join("; ")
-            ),
-        ));
-    }
+    let outcomes: Vec<String> = reachable
+        .iter()
+        .map(|f| format!("{}: {}", f.addr, outcome(f, primary)))
+        .collect();
+    Some(format!(
+        "the addresses of {host} answer differently: {}",
+        outcomes.join("; ")
+    ))
+}
 
-    match parsed {
-        Some(parsed) => {
-            findings.extend(content_findings(&parsed));
-            PolicyJudgement {
-                usable: fetch_ok && parsed.valid,
-                parsed: Some(parsed),
-            }
-        }
-        None => unusable,
-    }
+/// A fetch that took longer, host lookup included, than some senders wait.
+fn slow(f: &PolicyFetch, host: &Addresses, ctx: &Context<'_>) -> Option<Problem> {
+    let lookup = host.a.elapsed.max(host.aaaa.elapsed);
+    let total = lookup + f.elapsed;
+    let answered = matches!(&f.result, Ok(r) if r.body_error.is_none());
+    (answered && total > SLOW_FETCH).then(|| {
+        Problem::new(
+            Check::StsFetchSlow,
+            format!(
+                "fetching the policy took {:.1} s (host lookup {:.1} s, connection, TLS and response {:.1} s), within this audit's --timeout of {} s but over {} s: {}, so those senders have no policy for the domain",
+                total.as_secs_f64(),
+                lookup.as_secs_f64(),
+                f.elapsed.as_secs_f64(),
+                ctx.timeout.as_secs_f64(),
+                SLOW_FETCH.as_secs(),
+                senders::FETCH_TIME.senders
+            ),
+        )
+    })
 }
 
 /// Everything wrong with one fetch, apart from the body's content.
@@ -209,7 +202,13 @@ fn fetch_problems(
         } else {
             Problem::new(
                 Check::StsFetchStatus,
-                format!("{host} answered HTTP {status} instead of 200"),
+                match status {
+                    201..=299 => format!(
+                        "{host} answered HTTP {status} instead of 200: {}",
+                        senders::STATUS.senders
+                    ),
+                    _ => format!("{host} answered HTTP {status} instead of 200"),
+                },
             )
         });
         return problems;
@@ -267,7 +266,10 @@ fn media_type(resp: &HttpResponse) -> Vec<Problem> {
     if !media.eq_ignore_ascii_case("text/plain") {
         problems.push(Problem::new(
             Check::StsFetchMediaType,
-            format!("the policy is served as \"{content_type}\""),
+            format!(
+                "the policy is served as \"{content_type}\": {}",
+                senders::MEDIA_TYPE.senders
+            ),
         ));
     }
     let charset = parts
@@ -281,21 +283,24 @@ fn media_type(resp: &HttpResponse) -> Vec<Problem> {
             format!("the policy is served with charset={other}; senders expect utf-8 or us-ascii"),
         )),
     }
-    if charset.as_deref() != Some("utf-8") && !resp.body.is_ascii() {
+    if matches!(charset.as_deref(), None | Some("us-ascii")) && !resp.body.is_ascii() {
         problems.push(Problem::new(
-            Check::StsFetchCharset,
-            "the policy contains non-ASCII bytes but is not declared charset=utf-8; some senders decode it as ASCII",
+            Check::StsFetchNonAscii,
+            format!(
+                "the policy contains bytes outside ASCII but is not declared charset=utf-8: {}",
+                senders::DECODING.senders
+            ),
         ));
     }
     problems
 }
 
 /// A short description of a fetch's outcome, for the inconsistency finding.
-fn outcome(f: &PolicyFetch, primary: Option<&PolicyFetch>) -> String {
+fn outcome(f: &PolicyFetch, primary: Option<&HttpResponse>) -> String {
     match &f.result {
         Err(e) => e.to_string(),
         Ok(r) if r.status != 200 => format!("HTTP {}", r.status),
-        Ok(r) => match primary.and_then(|p| p.result.as_ref().ok()) {
+        Ok(r) => match primary {
             Some(p) if !same_policy(&p.body, &r.body) => format!(
                 "HTTP 200, a different policy ({})",
                 first_difference(&p.body, &r.body)
@@ -344,22 +349,26 @@ pub fn content_findings(parsed: &ParsedPolicy) -> impl Iterator<Item = Finding> 
         .map(|p| p.at(Subject::Policy { addr: None }))
 }
 
-/// The mode's consequences, which depend on whether enforcing would be safe.
-/// `unknown` says why readiness is unknown when `enforce_ready` is `None`.
-pub fn judge_mode(
-    policy: &Policy,
-    enforce_ready: Option<bool>,
-    unknown: &str,
-    findings: &mut Vec<Finding>,
-) {
+/// The mode's consequences, which depend on whether enforcing would be safe: `readiness`
+/// is `None` when the MX hosts are not known (a file judged offline).
+pub fn judge_mode(policy: &Policy, readiness: Option<&Readiness>, findings: &mut Vec<Finding>) {
     let subject = Subject::Policy { addr: None };
     match policy.mode {
         Mode::Enforce => {}
         Mode::Testing => {
-            let verdict = match enforce_ready {
-                Some(true) => "every MX host passes, so switching to enforce is safe",
-                Some(false) => "switching to enforce now is NOT safe: enforcing senders would refuse the MX hosts with errors in this report",
-                None => unknown,
+            let verdict = match readiness {
+                None => "whether switching to enforce is safe needs the MX hosts: run mtasts check DOMAIN --policy-file FILE".to_string(),
+                Some(r) => match r.ready {
+                    Some(true) => "every MX host passes, so switching to enforce is safe".to_string(),
+                    Some(false) => format!(
+                        "switching to enforce now is NOT safe: senders that honour the policy would refuse {}",
+                        r.because(3)
+                    ),
+                    None => format!(
+                        "whether switching to enforce is safe is unknown: {}",
+                        r.because(3)
+                    ),
+                },
             };
             findings.push(Finding::new(Check::StsPolicyModeTesting, subject, format!("mode is testing: {verdict}")));
         }
@@ -419,8 +428,18 @@ mod tests {
             (
                 Some("text/plain"),
                 "x: é\n".as_bytes(),
-                &["sts-fetch-charset"],
+                &["sts-fetch-non-ascii"],
             ), // non-ASCII without utf-8
+            (
+                Some("text/plain; charset=us-ascii"),
+                "x: é\n".as_bytes(),
+                &["sts-fetch-non-ascii"],
+            ),
+            (
+                Some("text/plain; charset=iso-8859-1"),
+                b"x: \xe9\n",
+                &["sts-fetch-charset"],
+            ), // decodable as declared
         ];
         for (ct, body, want) in cases {
             assert_eq!(ids(media_type(&resp(*ct, body))), *want, "{ct:?}");

@@ -29,6 +29,8 @@ pub const MAX_IN_FLIGHT: usize = 32;
 #[derive(Clone)]
 pub struct Dns {
     resolver: TokioResolver,
+    /// The nameservers asked, for messages.
+    servers: String,
     timeout: Duration,
     /// Lookups in flight at once: hickory refuses or stalls queries beyond its per-connection
     /// limit, and resolvers drop floods, which would turn our own load into "timeouts".
@@ -38,19 +40,31 @@ pub struct Dns {
 impl Dns {
     /// Uses `server` if given, else the system's resolver configuration.
     pub fn new(server: Option<SocketAddr>, timeout: Duration) -> anyhow::Result<Dns> {
-        let mut builder = match server {
+        let (mut builder, servers) = match server {
             Some(addr) => {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
                 for c in ns.connections.iter_mut() {
                     c.port = addr.port();
                 }
-                TokioResolver::builder_with_config(
+                let builder = TokioResolver::builder_with_config(
                     ResolverConfig::from_name_servers(vec![ns]),
                     TokioRuntimeProvider::default(),
-                )
+                );
+                (builder, addr.to_string())
             }
-            None => TokioResolver::builder_tokio()
-                .context("reading the system's resolver configuration")?,
+            None => {
+                let (config, options) = hickory_resolver::system_conf::read_system_conf()
+                    .context("reading the system's resolver configuration")?;
+                let servers: Vec<String> = config
+                    .name_servers()
+                    .iter()
+                    .map(|ns| ns.ip.to_string())
+                    .collect();
+                let mut builder =
+                    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+                *builder.options_mut() = options;
+                (builder, servers.join(", "))
+            }
         };
         let opts = builder.options_mut();
         // One retry within the operation's budget: a lost UDP datagram is not a DNS failure.
@@ -63,9 +77,39 @@ impl Dns {
         let resolver = builder.build().context("building the DNS resolver")?;
         Ok(Dns {
             resolver,
+            servers,
             timeout,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         })
+    }
+
+    /// Whether the resolver answers at all, asked for the root zone's nameservers: any
+    /// answer, a refusal included, shows that it is there. `Err` says which servers stayed
+    /// silent and how, to tell "no DNS from here" apart from one zone's failing servers.
+    pub async fn answers(&self, deadline: Instant) -> Result<(), String> {
+        let until = deadline.min(Instant::now() + self.timeout);
+        let failure = match tokio::time::timeout_at(until, self.in_flight.acquire()).await {
+            Ok(Ok(_slot)) => {
+                let query = self.resolver.lookup(Name::root(), RecordType::NS);
+                match tokio::time::timeout_at(until, query).await {
+                    Err(_) => DnsFailure::Timeout,
+                    Ok(Ok(_)) => return Ok(()),
+                    Ok(Err(e)) => match classify::<()>(&e) {
+                        DnsAnswer::Failed(DnsFailure::Refused) => return Ok(()),
+                        DnsAnswer::Failed(why) => why,
+                        _ => return Ok(()),
+                    },
+                }
+            }
+            _ => DnsFailure::Timeout,
+        };
+        let servers = match self.servers.as_str() {
+            "" => "the system's resolver (none configured)".to_string(),
+            servers => servers.to_string(),
+        };
+        Err(format!(
+            "no DNS answers from {servers} ({failure} for the root zone)"
+        ))
     }
 
     pub async fn txt(&self, name: &str, deadline: Instant) -> Lookup<TxtRecord> {

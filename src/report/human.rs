@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use crate::cert;
+use crate::dates;
 use crate::finding::{Finding, Severity, Subject, Verdict};
 use crate::judge::{DomainReport, LintReport};
 use crate::observe::{
@@ -203,7 +204,7 @@ impl Domain<'_> {
                 parts.push(format!(
                     "cert {} until {}",
                     escape(&names),
-                    date(leaf.not_after)
+                    dates::date(leaf.not_after)
                 ));
             }
         }
@@ -246,13 +247,13 @@ impl Domain<'_> {
                 (Some(bits), None) => format!("{} {bits}", c.key_type),
                 (None, _) => c.key_type.clone(),
             };
-            let left = (c.not_after - self.report.judged_at).div_euclid(86400);
+            let left = dates::days_left(c.not_after, self.report.judged_at);
             writeln!(
                 out,
                 "                   issuer {}; valid {} to {} ({left} days left); {key}; {}",
                 escape(&c.issuer),
-                date(c.not_before),
-                date(c.not_after),
+                dates::date(c.not_before),
+                dates::date(c.not_after),
                 c.signature_algorithm
             )?;
         }
@@ -283,17 +284,27 @@ fn finding(f: &Finding, style: Style, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// "example.com: FAIL  1 error, 0 warnings, 0 info; enforce-ready: no (mx1.example.com at
+/// 192.0.2.1: MX certificate expired)".
 fn summary_line(report: &DomainReport, style: Style, out: &mut impl Write) -> io::Result<()> {
-    let ready = match report.enforce_ready {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "unknown",
+    let r = &report.readiness;
+    let ready = match r.ready {
+        Some(true) => "yes".to_string(),
+        Some(false) => format!("no ({})", r.because(2)),
+        None if r.reasons.is_empty() => "unknown".to_string(),
+        None => format!("unknown ({})", r.because(2)),
     };
     let counts = counts(&report.findings, report.verdict, style);
+    let skipped = if report.observations.mx_checked {
+        ""
+    } else {
+        " (MX hosts not checked: --skip-mx)"
+    };
     writeln!(
         out,
-        "{}: {counts}; enforce-ready: {ready}",
-        escape(&report.observations.domain)
+        "{}: {counts}{skipped}; enforce-ready: {}",
+        escape(&report.observations.domain),
+        escape(&ready)
     )
 }
 
@@ -420,12 +431,6 @@ fn answer_text<T>(answer: &DnsAnswer<T>) -> String {
         DnsAnswer::NoData => "no records".into(),
         DnsAnswer::Failed(why) => format!("lookup failed: {}", escape(&why.to_string())),
     }
-}
-
-/// The date part of a unix time.
-fn date(unix: i64) -> String {
-    let full = cert::rfc3339(unix);
-    full.split('T').next().unwrap_or(&full).to_string()
 }
 
 fn fetch_summary(f: &PolicyFetch) -> String {

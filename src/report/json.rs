@@ -11,40 +11,112 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::cert::{self, CertSummary};
-use crate::finding::{Finding, ResultType, Severity, Verdict, policy_url};
-use crate::judge::{DomainReport, LintReport};
+use crate::dates;
+use crate::finding::{Finding, ResultType, Severity, Subject, Verdict, policy_url};
+use crate::judge::{AddressReport, DomainReport, LintReport, Readiness};
 use crate::observe::{
-    Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
+    Addresses, DnsAnswer, Families, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
     TlsSession, TxtRecord,
 };
 use crate::policy::ParsedPolicy;
+use crate::report::Run;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: severities follow consequence, `enforce_ready` is unknown (`null`) for an address
+/// that could not be tested, with reasons; run-level `judged_at` and `options`; findings
+/// carry `line`; `checks --format json` is a document.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
     schema_version: u32,
     tool: Tool,
+    /// When the run judged its domains (RFC 3339).
+    judged_at: String,
+    options: OptionsJson,
     domains: Vec<DomainJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct Tool {
+pub(crate) struct Tool {
     name: &'static str,
     version: &'static str,
+}
+
+/// The options that change results.
+#[derive(Serialize)]
+struct OptionsJson {
+    timeout_s: f64,
+    deadline_s: f64,
+    /// "both", "ipv4" or "ipv6".
+    families: &'static str,
+    skip_mx: bool,
+    policy_file: Option<String>,
+    expiry_warning_days: u32,
+    /// The nameserver queried, or null for the system's resolver.
+    resolver: Option<String>,
+    ca_file: Option<String>,
+    ehlo_name: String,
+}
+
+fn options(run: &Run) -> OptionsJson {
+    OptionsJson {
+        timeout_s: run.timeout.as_secs_f64(),
+        deadline_s: run.deadline.as_secs_f64(),
+        families: match run.families {
+            Families::Both => "both",
+            Families::V4Only => "ipv4",
+            Families::V6Only => "ipv6",
+        },
+        skip_mx: run.skip_mx,
+        policy_file: run.policy_file.clone(),
+        expiry_warning_days: run.expiry_warning_days,
+        resolver: run.resolver.clone(),
+        ca_file: run.ca_file.clone(),
+        ehlo_name: run.ehlo_name.clone(),
+    }
 }
 
 #[derive(Serialize)]
 struct DomainJson<'a> {
     domain: &'a str,
+    /// The time its findings hold for (RFC 3339).
+    judged_at: String,
     verdict: Verdict,
     enforce_ready: Option<bool>,
+    readiness: ReadinessJson,
     counts: Counts,
     records: Records,
     policy: PolicyJson,
     mx: Vec<MxJson>,
     findings: Vec<FindingJson>,
     timings: Timings,
+}
+
+/// Why `enforce_ready` is what it is.
+#[derive(Serialize)]
+struct ReadinessJson {
+    reasons: Vec<ReasonJson>,
+}
+
+#[derive(Serialize)]
+struct ReasonJson {
+    id: &'static str,
+    subject: SubjectJson,
+    sentence: String,
+}
+
+fn readiness(r: &Readiness, domain: &str) -> ReadinessJson {
+    ReadinessJson {
+        reasons: r
+            .reasons
+            .iter()
+            .map(|reason| ReasonJson {
+                id: reason.check.id(),
+                subject: subject(&reason.subject, reason.subject.name(domain)),
+                sentence: reason.sentence.clone(),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -159,6 +231,12 @@ struct TlsaJson {
 #[derive(Serialize)]
 struct ProbeJson {
     address: Option<String>,
+    /// The judgement of this address: worst severity of its findings (and its host's),
+    /// readiness, and the ids that fired.
+    verdict: Option<Verdict>,
+    enforce_ready: Option<bool>,
+    readiness: Option<ReadinessJson>,
+    findings: Vec<&'static str>,
     banner: Option<ReplyJson>,
     ehlo: Option<ReplyJson>,
     starttls_offered: Option<bool>,
@@ -228,10 +306,20 @@ struct FindingJson {
     id: &'static str,
     severity: Severity,
     subject: SubjectJson,
+    /// The policy line it is about, for policy findings.
+    line: Option<usize>,
     message: String,
     hint: String,
     rfc: &'static str,
     result_type: Option<ResultType>,
+}
+
+fn subject(s: &Subject, name: String) -> SubjectJson {
+    SubjectJson {
+        kind: s.kind(),
+        name,
+        address: s.addr().map(|a| a.to_string()),
+    }
 }
 
 #[derive(Serialize)]
@@ -289,7 +377,7 @@ pub fn render_lint(reports: &[LintReport], out: &mut impl Write) -> io::Result<(
     writeln!(out)
 }
 
-fn tool() -> Tool {
+pub(crate) fn tool() -> Tool {
     Tool {
         name: "mtasts",
         version: env!("CARGO_PKG_VERSION"),
@@ -305,10 +393,12 @@ fn counts(findings: &[Finding]) -> Counts {
     }
 }
 
-pub fn render(reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
+pub fn render(run: &Run, reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
     let doc = Document {
         schema_version: SCHEMA_VERSION,
         tool: tool(),
+        judged_at: dates::rfc3339(run.judged_at),
+        options: options(run),
         domains: reports.iter().map(domain).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -321,8 +411,10 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
     let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
     DomainJson {
         domain: &obs.domain,
+        judged_at: dates::rfc3339(r.judged_at),
         verdict: r.verdict,
-        enforce_ready: r.enforce_ready,
+        enforce_ready: r.readiness.ready,
+        readiness: readiness(&r.readiness, &obs.domain),
         counts: counts(&r.findings),
         records: Records {
             mta_sts: TxtJson {
@@ -363,7 +455,17 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                         data: hex(&t.data),
                     })
                 }),
-                addresses: h.probes.iter().map(|p| probe(p, now)).collect(),
+                addresses: h
+                    .probes
+                    .iter()
+                    .map(|p| {
+                        let judged = r
+                            .addresses
+                            .iter()
+                            .find(|a| a.host == h.name && Some(a.addr) == p.addr);
+                        probe(p, judged, &obs.domain, now)
+                    })
+                    .collect(),
             })
             .collect(),
         findings: r
@@ -482,9 +584,15 @@ fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
     }
 }
 
-fn probe(p: &SmtpProbe, now: i64) -> ProbeJson {
+fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) -> ProbeJson {
     ProbeJson {
         address: p.addr.map(|a| a.to_string()),
+        verdict: judged.map(|a| a.verdict),
+        enforce_ready: judged.and_then(|a| a.readiness.ready),
+        readiness: judged.map(|a| readiness(&a.readiness, domain)),
+        findings: judged
+            .map(|a| a.checks.iter().map(|c| c.id()).collect())
+            .unwrap_or_default(),
         banner: p.banner.as_ref().map(reply),
         ehlo: p.ehlo.as_ref().map(reply),
         starttls_offered: p
@@ -514,9 +622,9 @@ fn certs(t: &TlsSession, now: i64) -> Vec<CertJson> {
         .iter()
         .filter_map(|der| cert::summarize(der).ok())
         .map(|c: CertSummary| CertJson {
-            days_left: (c.not_after - now).div_euclid(86400),
-            not_before: cert::rfc3339(c.not_before),
-            not_after: cert::rfc3339(c.not_after),
+            days_left: dates::days_left(c.not_after, now),
+            not_before: dates::rfc3339(c.not_before),
+            not_after: dates::rfc3339(c.not_after),
             subject: c.subject,
             issuer: c.issuer,
             serial: c.serial,
@@ -542,11 +650,8 @@ fn finding(f: &Finding, name: String) -> FindingJson {
     FindingJson {
         id: info.id,
         severity: info.severity,
-        subject: SubjectJson {
-            kind: f.subject.kind(),
-            name,
-            address: f.subject.addr().map(|a| a.to_string()),
-        },
+        subject: subject(&f.subject, name),
+        line: f.line,
         message: f.message.clone(),
         hint: f.hint().to_string(),
         rfc: info.rfc,

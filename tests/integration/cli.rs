@@ -22,7 +22,7 @@ async fn a_good_enforce_deployment_with_two_mx_hosts_passes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc = json(&out);
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     let d = &doc["domains"][0];
     assert_eq!(d["domain"], "example.test");
     assert_eq!(d["verdict"], "pass");
@@ -111,7 +111,11 @@ async fn human_output_groups_by_stage_without_colour_off_a_terminal() {
     assert!(at("MX 20 mx2.example.test") < at("smtp-starttls-missing"));
     assert!(at("192.0.2.20") < at("smtp-starttls-missing"));
     assert!(text.contains("hint: "));
-    assert!(text.trim_end().ends_with("enforce-ready: no"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("enforce-ready: no (mx2.example.test at 192.0.2.20: STARTTLS not offered)"),
+        "{text}"
+    );
     assert!(text.contains("example.test: FAIL"));
 }
 

@@ -37,7 +37,7 @@ fn lint_passes_a_good_policy_and_fails_a_bad_one() {
     let out = mtasts(&["lint", path(&good), path(&bad), "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["files"][0]["verdict"], "pass");
     assert_eq!(doc["files"][1]["verdict"], "fail");
     let finding = &doc["files"][1]["findings"][0];

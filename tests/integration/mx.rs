@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::lab::{Cert, KeyAlg, Mx, Response, Smtp, World};
-use crate::support::{audit, fired, fires, json, mx_at, only_ehlo_starttls_quit, silent, summary};
+use crate::support::{
+    audit, fired, fires, json, mx_at, only_ehlo_starttls_quit, refused_now, silent, summary,
+};
 
 #[tokio::test]
 async fn sts_mx_unmatched_fires_for_an_mx_missing_from_the_policy() {
@@ -24,7 +26,7 @@ async fn sts_mx_unmatched_fires_for_an_mx_missing_from_the_policy() {
             addr: None
         }
     );
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -38,7 +40,7 @@ async fn wildcards_and_case_cover_mx_hosts() {
     let report = audit(&run, "example.test").await;
     silent(&report, "sts-mx-unmatched");
     silent(&report, "sts-policy-mx-stale");
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -52,7 +54,7 @@ async fn sts_policy_mx_stale_fires_for_a_pattern_matching_no_mx() {
     let report = audit(&run, "example.test").await;
     let f = fires(&report, "sts-policy-mx-stale");
     assert!(f.message.contains("old.example.test"), "{}", f.message);
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -68,7 +70,7 @@ async fn smtp_starttls_missing_fires_on_the_one_address() {
         f.check.info().result_type.map(|r| r.as_str()),
         Some("starttls-not-supported")
     );
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -80,8 +82,9 @@ async fn smtp_tls_handshake_fires_when_the_server_drops_the_handshake() {
     let report = audit(&run, "example.test").await;
     let f = fires(&report, "smtp-tls-handshake");
     assert_eq!(f.subject, mx_at("mx1.example.test", "2001:db8::10"));
-    // No certificate was seen, and none is judged.
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    // No certificate was seen, and none is judged; enforcing senders refuse the host now.
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
 }
 
 #[tokio::test]
@@ -128,17 +131,22 @@ async fn mx_certificate_problems_fire_on_the_bad_address_only() {
         let f = fires(&report, id);
         assert_eq!(f.subject, mx_at("mx1.example.test", "192.0.2.10"), "{id}");
         assert!(f.message.contains(says), "{id}: {}", f.message);
-        // The other address of the same host is fine.
+        // The other address of the same host is fine: besides this one, only the host is
+        // named, as refused by enforcing senders when the certificate fails validation.
+        let fails = id != "smtp-cert-expiring";
+        if fails {
+            refused_now(&report, "mx1.example.test");
+        }
         assert!(
-            report
-                .findings
-                .iter()
-                .all(|f| f.subject.addr() == Some("192.0.2.10".parse().expect("ip"))),
+            report.findings.iter().all(|f| f.subject.addr()
+                == Some("192.0.2.10".parse().expect("ip"))
+                || f.check.id() == "sts-enforce-mx-refused"),
             "{id}: {:#?}",
             summary(&report)
         );
+        assert_eq!(report.findings.len(), 1 + usize::from(fails), "{id}");
         assert_eq!(
-            report.enforce_ready,
+            report.readiness.ready,
             Some(id == "smtp-cert-expiring"),
             "{id}"
         );
@@ -194,7 +202,13 @@ async fn smtp_connect_refused_fires_on_the_ipv6_address_only() {
     // The IPv4 address of the same host, and the other host, passed: only this finding.
     assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
     silent(&report, "vantage-port25-blocked");
-    assert_eq!(report.enforce_ready, Some(false));
+    // Its TLS could not be tested: enforcing changes nothing for an address senders cannot
+    // reach, so readiness is unknown, not "no".
+    assert_eq!(report.readiness.ready, None);
+    assert_eq!(
+        report.readiness.reasons[0].sentence,
+        "mx1.example.test at 2001:db8::10: SMTP connection refused"
+    );
     only_ehlo_starttls_quit(&run);
 }
 
@@ -219,7 +233,7 @@ async fn smtp_connect_timeout_fires_when_the_syn_goes_unanswered() {
         "mx2.example.test at 192.0.2.20 did not answer on port 25 in time"
     );
     assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, None);
     only_ehlo_starttls_quit(&run);
 }
 
@@ -290,7 +304,10 @@ async fn smtp_greeting_fires_for_4xx_and_5xx_and_nothing_but_quit_follows() {
         );
         assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
         assert_eq!(verbs(&run, "192.0.2.10"), ["QUIT"]);
-        assert_eq!(report.enforce_ready, Some(false));
+        assert_eq!(
+            report.readiness.ready, None,
+            "it refuses mail today already"
+        );
     }
 }
 
@@ -316,7 +333,7 @@ async fn smtp_ehlo_fires_and_no_helo_is_tried() {
     );
     silent(&report, "smtp-starttls-missing");
     assert_eq!(verbs(&run, "192.0.2.20"), ["EHLO", "QUIT"]);
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
     only_ehlo_starttls_quit(&run);
 }
 
@@ -333,9 +350,10 @@ async fn smtp_starttls_reply_fires_for_454() {
         f.message,
         "mx1.example.test at 2001:db8::10 answered STARTTLS with \"454 4.7.0 TLS not available\""
     );
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
     assert_eq!(verbs(&run, "2001:db8::10"), ["EHLO", "STARTTLS", "QUIT"]);
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -359,7 +377,7 @@ async fn smtp_starttls_injection_fires_for_plaintext_after_the_220() {
     assert!(probe.ehlo_after_tls.as_ref().is_some_and(|r| r.code == 250));
     // An error, yet enforcing senders still deliver: TLS itself succeeded.
     assert_eq!(report.verdict, mtasts::finding::Verdict::Fail);
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
     only_ehlo_starttls_quit(&run);
 }
 
@@ -376,7 +394,8 @@ async fn smtp_ehlo_after_tls_fires_when_ehlo_inside_tls_is_refused() {
         f.message,
         "mx1.example.test at 192.0.2.10 answered EHLO inside TLS with \"554 5.7.0 go away\""
     );
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
     let inside: Vec<_> = run
         .smtp_commands("192.0.2.10")
         .into_iter()
@@ -384,7 +403,7 @@ async fn smtp_ehlo_after_tls_fires_when_ehlo_inside_tls_is_refused() {
         .map(|c| c.verb())
         .collect();
     assert_eq!(inside, ["EHLO", "QUIT"]);
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -398,9 +417,10 @@ async fn smtp_cert_hostname_fires_for_a_cn_only_certificate() {
     assert_eq!(f.subject, mx_at("mx1.example.test", "192.0.2.10"));
     assert_eq!(
         f.message,
-        "the certificate does not cover mx1.example.test: its DNS names are none; only the subject CN matches, and senders use the subject alternative names"
+        "mx1.example.test at 192.0.2.10: the certificate does not cover mx1.example.test: its DNS names are none; only the subject CN matches, and senders use the subject alternative names"
     );
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
 }
 
 #[tokio::test]
@@ -416,9 +436,10 @@ async fn smtp_cert_hostname_fires_for_a_wildcard_two_labels_short() {
     assert_eq!(f.subject, mx_at("mx1.eu.example.test", "2001:db8::10"));
     assert_eq!(
         f.message,
-        "the certificate does not cover mx1.eu.example.test: its DNS names are *.example.test"
+        "mx1.eu.example.test at 2001:db8::10: the certificate does not cover mx1.eu.example.test: its DNS names are *.example.test"
     );
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+    refused_now(&report, "mx1.eu.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,12 +463,13 @@ async fn smtp_cert_expiring_follows_expiry_warning() {
     let f = fires(&soon, "smtp-cert-expiring");
     assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
     assert!(
-        f.message
-            .starts_with("the certificate CN=mx2.example.test expires on "),
+        f.message.starts_with(
+            "mx2.example.test at 192.0.2.20: the certificate CN=mx2.example.test expires on "
+        ),
         "{}",
         f.message
     );
-    assert_eq!(soon.enforce_ready, Some(true), "a warning only");
+    assert_eq!(soon.readiness.ready, Some(true), "a warning only");
 
     let out = run
         .mtasts(&[
@@ -578,5 +600,5 @@ async fn smtp_closed_fires_when_the_server_hangs_up_before_its_greeting() {
         "{}",
         f.message
     );
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, None);
 }

@@ -19,7 +19,7 @@ async fn sts_host_connect_fires_when_refused() {
     let run = w.start(d).await;
     let report = audit(&run, "example.test").await;
     fires(&report, "sts-host-connect");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn sts_policy_mode_fires_on_a_misspelt_mode() {
     let run = w.start(d).await;
     let report = audit(&run, "example.test").await;
     fires(&report, "sts-policy-mode");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -220,7 +220,7 @@ async fn sts_fetch_media_type_fires_for_text_html() {
     let f = fires(&report, "sts-fetch-media-type");
     assert!(f.message.contains("text/html"), "{}", f.message);
     silent(&report, "sts-fetch-charset");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -269,7 +269,7 @@ async fn sts_fetch_size_fires_for_a_body_over_64_kib() {
     assert!(resp.body_truncated);
     assert_eq!(resp.body.len(), MAX_POLICY_BYTES);
     assert!(report.policy.is_none());
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -366,7 +366,7 @@ async fn sts_fetch_inconsistent_fires_when_one_address_serves_another_policy() {
     for needle in [V4, V6, "mode: testing"] {
         assert!(f.message.contains(needle), "{needle}: {}", f.message);
     }
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -390,7 +390,7 @@ async fn sts_fetch_inconsistent_fires_when_one_address_refuses() {
     );
     // The good address's policy is still the one judged.
     assert!(report.policy.as_ref().is_some_and(|p| p.valid));
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -437,7 +437,7 @@ async fn sts_fetch_bot_block_fires_for_a_firewall_that_lets_only_browsers_in() {
         .collect();
     assert_eq!(agents.len(), 2, "{agents:?}");
     assert!(agents[0].starts_with("mtasts/"), "{agents:?}");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -472,7 +472,7 @@ async fn sts_host_cert_expiring_fires_only_within_expiry_warning() {
         "{}",
         f.message
     );
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
     // And through the command line.
     let out = run
         .mtasts(&["check", "example.test", "--expiry-warning", "30"])
@@ -533,7 +533,7 @@ async fn sts_policy_html_fires_for_a_web_page_served_as_text_plain() {
     assert!(f.message.contains("<!DOCTYPE html>"), "{}", f.message);
     silent(&report, "sts-fetch-media-type");
     silent(&report, "sts-policy-bad-line");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -614,7 +614,7 @@ async fn sts_mx_wildcard_depth_fires_for_a_wildcard_one_label_too_shallow() {
     );
     assert!(f.message.contains("*.example.test"), "{}", f.message);
     silent(&report, "sts-mx-unmatched");
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -626,7 +626,7 @@ async fn sts_fetch_inconsistent_silent_when_addresses_differ_only_in_line_ending
     let report = audit(&run, "example.test").await;
     // Both are the same policy to every sender (RFC 8461 §3.2: LF or CRLF).
     clean(&report);
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -646,5 +646,5 @@ async fn sts_fetch_inconsistent_silent_when_one_certificate_expires_sooner() {
         }
     );
     assert_eq!(report.findings.len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }

@@ -86,6 +86,10 @@ async fn readme_json_example_has_exactly_the_real_fields() {
         .mtasts(&["check", "example.test", "--format", "json"])
         .await;
     let real: Value = serde_json::from_slice(&out.stdout).expect("json");
+    if std::env::var_os("UPDATE_README").is_some() {
+        write_example(&real);
+        return;
+    }
 
     let (mut documented, mut emitted) = (BTreeSet::new(), BTreeSet::new());
     paths(&example, String::new(), &mut documented);
@@ -95,4 +99,35 @@ async fn readme_json_example_has_exactly_the_real_fields() {
         "README JSON example and real output differ"
     );
     assert_eq!(example["schema_version"], real["schema_version"]);
+}
+
+/// `UPDATE_README=1 cargo test readme_json_example`: writes the real output into the
+/// README, every list cut to one element (the one with the most fields), as the example
+/// promises.
+fn write_example(real: &Value) {
+    fn shorten(v: &mut Value) {
+        match v {
+            Value::Array(items) => {
+                let fields = |v: &Value| {
+                    let mut found = BTreeSet::new();
+                    paths(v, String::new(), &mut found);
+                    found.len()
+                };
+                if let Some(richest) = items.iter().max_by_key(|v| fields(v)).cloned() {
+                    *items = vec![richest];
+                }
+                items.iter_mut().for_each(shorten);
+            }
+            Value::Object(map) => map.values_mut().for_each(shorten),
+            _ => {}
+        }
+    }
+    let mut short = real.clone();
+    shorten(&mut short);
+    let text = serde_json::to_string_pretty(&short).expect("json");
+    let readme = readme();
+    let old = section(&readme, "json-example");
+    let new = format!("```json\n{text}\n```\n");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    std::fs::write(path, readme.replacen(&old, &new, 1)).expect("README.md written");
 }

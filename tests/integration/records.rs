@@ -12,7 +12,7 @@ async fn good_deployment_has_no_findings() {
     let run = w.start(d).await;
     let report = audit(&run, "example.test").await;
     clean(&report);
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
     assert_eq!(
         report.sts_record.as_ref().map(|r| r.id.as_str()),
         Some("20240101T000000")
@@ -34,7 +34,7 @@ async fn sts_txt_absent_fires() {
             |f| !f.check.id().starts_with("sts-fetch") && !f.check.id().starts_with("sts-host")
         )
     );
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -57,7 +57,7 @@ async fn sts_txt_id_syntax_fires() {
     let report = audit(&run, "example.test").await;
     fires(&report, "sts-txt-id-syntax");
     assert!(report.sts_record.is_none());
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn sts_txt_split_strings_and_unrelated_records_stay_valid() {
     ] {
         silent(&report, id);
     }
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn tlsrpt_absent_fires() {
     let report = audit(&run, "example.test").await;
     fires(&report, "tlsrpt-absent");
     // TLS-RPT is advice, not a condition of delivery.
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ async fn sts_txt_multiple_fires_and_replaces_absent() {
     silent(&report, "sts-txt-absent");
     // Senders act as if there were no record at all.
     assert!(report.sts_record.is_none());
-    assert_eq!(report.enforce_ready, Some(false));
+    assert_eq!(report.readiness.ready, Some(false));
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn sts_txt_multistring_fires_and_the_record_stays_valid() {
         Some("20240101T000000")
     );
     assert_eq!(report.findings.len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn sts_txt_other_records_fires_and_the_record_stays_valid() {
     );
     assert_eq!(report.findings.len(), 1, "{:#?}", summary(&report));
     assert!(report.sts_record.is_some());
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]
@@ -202,7 +202,7 @@ async fn sts_txt_cname_fires_and_the_record_is_read_through_it() {
         Some("20240101T000000")
     );
     assert_eq!(report.findings.len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
     // The policy still comes from mta-sts.DOMAIN, never from the CNAME's target.
     assert!(
         run.dns_queries()
@@ -246,7 +246,7 @@ async fn sts_txt_extension_fires_as_info_and_the_record_stays_valid() {
         record.extensions,
         vec![("report".to_string(), "yes".to_string())]
     );
-    assert_eq!(report.enforce_ready, Some(true));
+    assert_eq!(report.readiness.ready, Some(true));
 }
 
 #[tokio::test]

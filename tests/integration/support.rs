@@ -132,3 +132,32 @@ pub fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// The one `sts-enforce-mx-refused` finding of `host`: with the policy in enforce mode,
+/// every MX host that fails validation gets one, saying that senders refuse it now.
+#[track_caller]
+pub fn refused_now<'a>(report: &'a DomainReport, host: &str) -> &'a Finding {
+    let refused: Vec<&Finding> = fired(report, "sts-enforce-mx-refused")
+        .into_iter()
+        .filter(|f| {
+            f.subject
+                == Subject::Mx {
+                    host: host.to_string(),
+                    addr: None,
+                }
+        })
+        .collect();
+    match refused.as_slice() {
+        [one] => {
+            assert!(
+                one.message.starts_with(&format!(
+                    "mode is enforce: senders that honour the policy refuse mail to {host} now ("
+                )),
+                "{}",
+                one.message
+            );
+            one
+        }
+        _ => panic!("{host} is not refused once: {:#?}", summary(report)),
+    }
+}

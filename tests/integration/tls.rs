@@ -4,7 +4,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 use crate::lab::{Cert, HangUp, Smtp, TestCa, Tlsa, World};
-use crate::support::{audit, fired, fires, mx_at, only_ehlo_starttls_quit, silent, summary};
+use crate::support::{
+    audit, fired, fires, mx_at, only_ehlo_starttls_quit, refused_now, silent, summary,
+};
 
 #[tokio::test]
 async fn smtp_tls_handshake_names_the_alert_the_server_sent() {
@@ -23,8 +25,9 @@ async fn smtp_tls_handshake_names_the_alert_the_server_sent() {
             )
         );
         silent(&report, "smtp-tls-version-min");
-        assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
-        assert_eq!(report.enforce_ready, Some(false));
+        refused_now(&report, "mx1.example.test");
+        assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
+        assert_eq!(report.readiness.ready, Some(false));
         // A second connection asks with a legacy hello, which gets the alert too.
         assert_eq!(run.smtp("192.0.2.10").connections(), 2);
         only_ehlo_starttls_quit(&run);
@@ -48,8 +51,9 @@ async fn smtp_tls_version_min_names_the_best_legacy_version() {
             )
         );
         silent(&report, "smtp-tls-handshake");
-        assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
-        assert_eq!(report.enforce_ready, Some(false));
+        refused_now(&report, "mx1.example.test");
+        assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
+        assert_eq!(report.readiness.ready, Some(false));
         // The rustls handshake, then the hand-made ClientHello on a second connection.
         assert_eq!(run.smtp("2001:db8::10").connections(), 2);
         only_ehlo_starttls_quit(&run);
@@ -74,7 +78,8 @@ async fn smtp_tls_version_min_fires_for_a_protocol_version_alert() {
 }
 
 /// Audits a deployment whose mx1 at 192.0.2.10 runs `smtp`: the one finding there, of
-/// `id`, its message, and the connections made to that server.
+/// `id` (beside mx1's refusal by enforcing senders), its message, and the connections
+/// made to that server.
 async fn one_finding_at_mx1(smtp: Smtp, id: &str) -> (String, usize) {
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
@@ -83,8 +88,9 @@ async fn one_finding_at_mx1(smtp: Smtp, id: &str) -> (String, usize) {
     let report = audit(&run, "example.test").await;
     let f = fires(&report, id);
     assert_eq!(f.subject, mx_at("mx1.example.test", "192.0.2.10"));
-    assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, Some(false));
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
+    assert_eq!(report.readiness.ready, Some(false));
     only_ehlo_starttls_quit(&run);
     (f.message.clone(), run.smtp("192.0.2.10").connections())
 }
@@ -295,7 +301,8 @@ async fn smtp_tls_version_min_against_real_tls_1_0_and_1_1_servers() {
         let says = format!("mx1.example.test at 192.0.2.10 speaks at most {name} (it chose TLS_");
         assert!(f.message.starts_with(&says), "{}", f.message);
         silent(&report, "smtp-tls-handshake");
-        assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
+        refused_now(&report, "mx1.example.test");
+        assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
         assert_eq!(run.smtp("192.0.2.10").connections(), 0);
 
         let _ = python.0.kill();
@@ -333,7 +340,7 @@ async fn smtp_tls_cipher_fires_for_a_tls12_server_with_only_legacy_suites() {
     assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
     assert_eq!(report.verdict, mtasts::finding::Verdict::Warn);
     // Whether senders would deliver there depends on their TLS library: unknown.
-    assert_eq!(report.enforce_ready, None);
+    assert_eq!(report.readiness.ready, None);
     only_ehlo_starttls_quit(&run);
 }
 
@@ -443,7 +450,7 @@ async fn dane_tlsa_present_is_info_only_when_the_records_match() {
         );
         assert_eq!(summary(&report).len(), 1, "{case}: {:#?}", summary(&report));
         assert_eq!(report.verdict, mtasts::finding::Verdict::Pass, "{case}");
-        assert_eq!(report.enforce_ready, Some(true), "{case}");
+        assert_eq!(report.readiness.ready, Some(true), "{case}");
     }
 }
 
@@ -474,10 +481,11 @@ async fn dane_tlsa_mismatch_fires_when_no_record_matches() {
         assert_eq!(f.subject, mx_at("mx2.example.test", "192.0.2.20"));
         assert_eq!(
             f.message,
-            "the certificate served at 192.0.2.20 matches none of the TLSA records at _25._tcp.mx2.example.test"
+            "the certificate of mx2.example.test at 192.0.2.20 matches none of the TLSA records at _25._tcp.mx2.example.test"
         );
         fires(&report, "dane-tlsa-present");
-        assert_eq!(report.enforce_ready, Some(false));
+        refused_now(&report, "mx2.example.test");
+        assert_eq!(report.readiness.ready, Some(false));
     }
 }
 
@@ -493,7 +501,8 @@ async fn dane_tlsa_mismatch_fires_on_the_second_address_of_a_host_with_one_recor
     let f = fires(&report, "dane-tlsa-mismatch");
     assert_eq!(f.subject, mx_at("mx1.example.test", "2001:db8::10"));
     assert_eq!(fired(&report, "dane-tlsa-present").len(), 1);
-    assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
+    refused_now(&report, "mx1.example.test");
+    assert_eq!(summary(&report).len(), 3, "{:#?}", summary(&report));
 }
 
 #[tokio::test]

@@ -59,7 +59,9 @@ async fn vantage_port25_blocked_when_no_mx_address_answers() {
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(text.contains("vantage-port25-blocked"), "{text}");
     assert!(
-        text.trim_end().ends_with("enforce-ready: unknown"),
+        text.trim_end().ends_with(
+            "enforce-ready: unknown (outbound port 25 appears blocked from this network)"
+        ),
         "{text}"
     );
 }
@@ -77,7 +79,7 @@ async fn vantage_port25_blocked_when_every_connect_times_out() {
     assert_eq!(f.subject, mtasts::finding::Subject::Vantage);
     silent(&report, "smtp-connect-timeout");
     assert_eq!(summary(&report).len(), 1, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, None);
+    assert_eq!(report.readiness.ready, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +95,13 @@ async fn skip_mx_audits_dns_and_the_policy_only() {
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     let domain = &doc["domains"][0];
-    assert_eq!(ids(domain), Vec::<String>::new());
+    // Not a clean pass: what was not looked at is said.
+    assert_eq!(ids(domain), ["audit-mx-skipped"]);
+    assert_eq!(domain["verdict"], "pass");
+    assert_eq!(
+        domain["readiness"]["reasons"][0]["sentence"],
+        "MX hosts not checked (--skip-mx)"
+    );
     assert_eq!(
         domain["enforce_ready"],
         Value::Null,
@@ -112,6 +120,12 @@ async fn skip_mx_audits_dns_and_the_policy_only() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(text.contains("SMTP checks skipped (--skip-mx)"), "{text}");
+    assert!(
+        text.trim_end().ends_with(
+            "example.test: PASS  0 errors, 0 warnings, 1 info (MX hosts not checked: --skip-mx); enforce-ready: unknown (MX hosts not checked (--skip-mx))"
+        ),
+        "{text}"
+    );
     assert!(
         connections(&run).iter().all(|(_, n)| *n == 0),
         "{:?}",
@@ -150,7 +164,7 @@ async fn vantage_port25_blocked_is_not_claimed_when_another_domain_reached_port_
         ]
     );
     assert_eq!(summary(b).len(), 3, "{:#?}", summary(b));
-    assert_eq!(b.enforce_ready, Some(false));
+    assert_eq!(b.readiness.ready, None, "no address could be tested");
 
     let out = run.mtasts(&["check", "a.test", "b.test", "-q"]).await;
     assert_ne!(out.status.code(), Some(2), "port 25 is open here");
@@ -264,5 +278,5 @@ async fn vantage_family_unreachable_when_this_network_has_no_route() {
     assert!(blocked.message.contains("(3 tried)"), "{}", blocked.message);
     fires(&report, "vantage-family-unreachable");
     assert_eq!(summary(&report).len(), 2, "{:#?}", summary(&report));
-    assert_eq!(report.enforce_ready, None);
+    assert_eq!(report.readiness.ready, None);
 }

@@ -1,0 +1,258 @@
+//! Enforce-readiness: if the policy were in enforce mode now, would a sender that honours
+//! it deliver everything that it delivers today? Three answers (yes, no, unknown) with
+//! their reasons, per MX address and per domain, read off the findings alone.
+//!
+//! An address that cannot be reached or tested is *unknown*, never *no*: enforcing changes
+//! nothing for an address senders cannot deliver to anyway.
+
+use std::net::IpAddr;
+
+use crate::checks::{self, Check};
+use crate::finding::{Finding, Severity, Subject, Verdict};
+use crate::observe::{MxHost, Observations, SmtpProbe};
+
+/// The answer and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// `None`: unknown.
+    pub ready: Option<bool>,
+    /// For "no", what senders would refuse; for "unknown", what could not be seen. Empty
+    /// for "yes".
+    pub reasons: Vec<Reason>,
+}
+
+impl Readiness {
+    /// The first `shown` reasons, for a sentence: "a; b; and 2 more".
+    pub fn because(&self, shown: usize) -> String {
+        let mut parts: Vec<&str> = self
+            .reasons
+            .iter()
+            .take(shown)
+            .map(|r| r.sentence.as_str())
+            .collect();
+        let more = self.reasons.len().saturating_sub(shown);
+        let tail = format!("and {more} more");
+        if more > 0 {
+            parts.push(&tail);
+        }
+        parts.join("; ")
+    }
+}
+
+/// One reason, from one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub check: Check,
+    pub subject: Subject,
+    /// "mx1.example.com at 192.0.2.1: MX certificate expired".
+    pub sentence: String,
+}
+
+/// One probed MX address, judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressReport {
+    pub host: String,
+    pub addr: IpAddr,
+    pub verdict: Verdict,
+    pub readiness: Readiness,
+    /// The checks that fired at this address (and at its host), in report order.
+    pub checks: Vec<Check>,
+}
+
+/// How a finding bears on readiness: the registry's answer, and for the records and the
+/// policy every error, since then there is no policy for senders to enforce.
+fn bearing(f: &Finding) -> checks::Readiness {
+    match f.check.readiness() {
+        checks::Readiness::None
+            if f.severity() == Severity::Error
+                && matches!(f.subject, Subject::StsRecord | Subject::Policy { .. }) =>
+        {
+            checks::Readiness::Refuses
+        }
+        other => other,
+    }
+}
+
+/// Every probed MX address, judged by the findings at it and at its host.
+pub fn addresses(obs: &Observations, findings: &[Finding]) -> Vec<AddressReport> {
+    obs.mx_hosts
+        .iter()
+        .flat_map(|host| host.probes.iter().map(move |probe| (host, probe)))
+        .filter_map(|(host, probe)| Some(address(obs, host, probe, probe.addr?, findings)))
+        .collect()
+}
+
+fn address(
+    obs: &Observations,
+    host: &MxHost,
+    probe: &SmtpProbe,
+    addr: IpAddr,
+    findings: &[Finding],
+) -> AddressReport {
+    let at_address = |f: &&Finding| matches!(&f.subject, Subject::Mx { host: h, addr: Some(a) } if *h == host.name && *a == addr);
+    let at_host =
+        |f: &&Finding| matches!(&f.subject, Subject::Mx { host: h, addr: None } if *h == host.name);
+    let here: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| at_address(f) || at_host(f))
+        .collect();
+    // A host's own DNS (a failed TLSA lookup, a CNAME) says nothing about one address; its
+    // coverage by the policy does.
+    let refusals = here
+        .iter()
+        .filter(|f| bearing(f) == checks::Readiness::Refuses);
+    let mut unknowns: Vec<&Finding> = here
+        .iter()
+        .copied()
+        .filter(|f| at_address(f) && bearing(f) == checks::Readiness::Unknown)
+        .collect();
+    let completed = probe
+        .ehlo_after_tls
+        .as_ref()
+        .is_some_and(|r| r.is_positive());
+    if unknowns.is_empty() && !completed {
+        // Nothing was said at the address itself (port 25 blocked here, no route, the
+        // deadline): the vantage point's findings say why.
+        unknowns.extend(
+            findings.iter().filter(|f| {
+                f.subject == Subject::Vantage && bearing(f) == checks::Readiness::Unknown
+            }),
+        );
+    }
+    let refusals: Vec<&Finding> = refusals.copied().collect();
+    let readiness = if !refusals.is_empty() {
+        answer(Some(false), &refusals, &obs.domain)
+    } else if !unknowns.is_empty() || !completed {
+        answer(None, &unknowns, &obs.domain)
+    } else {
+        answer(Some(true), &[], &obs.domain)
+    };
+    let checks = here.iter().map(|f| f.check).collect();
+    AddressReport {
+        host: host.name.clone(),
+        addr,
+        verdict: Verdict::of_all(here.iter().copied()),
+        readiness,
+        checks,
+    }
+}
+
+/// The domain's answer: no when anything is refused, else unknown when anything could not
+/// be seen, else yes.
+pub fn domain(obs: &Observations, findings: &[Finding], addresses: &[AddressReport]) -> Readiness {
+    let of = |want: checks::Readiness| -> Vec<&Finding> {
+        findings.iter().filter(|f| bearing(f) == want).collect()
+    };
+    let refusals = of(checks::Readiness::Refuses);
+    if !refusals.is_empty() {
+        return answer(Some(false), &refusals, &obs.domain);
+    }
+    let unknowns = of(checks::Readiness::Unknown);
+    if !unknowns.is_empty() {
+        return answer(None, &unknowns, &obs.domain);
+    }
+    let unclear: Vec<Reason> = addresses
+        .iter()
+        .filter(|a| a.readiness.ready.is_none())
+        .flat_map(|a| a.readiness.reasons.clone())
+        .collect();
+    if addresses.is_empty() || addresses.iter().any(|a| a.readiness.ready.is_none()) {
+        // No address to deliver to (every MX host without an address), or an address whose
+        // session stopped without a finding to say why.
+        let mut reasons = unclear;
+        if reasons.is_empty() {
+            let hosts = of(checks::Readiness::None);
+            let unresolvable = hosts
+                .into_iter()
+                .filter(|f| f.check == Check::MxHostUnresolvable)
+                .collect::<Vec<_>>();
+            reasons = answer(None, &unresolvable, &obs.domain).reasons;
+        }
+        return Readiness {
+            ready: None,
+            reasons,
+        };
+    }
+    answer(Some(true), &[], &obs.domain)
+}
+
+/// The answer with one reason per distinct (check, subject).
+fn answer(ready: Option<bool>, findings: &[&Finding], domain: &str) -> Readiness {
+    let mut reasons: Vec<Reason> = Vec::new();
+    for f in findings {
+        if reasons
+            .iter()
+            .any(|r| r.check == f.check && r.subject == f.subject)
+        {
+            continue;
+        }
+        reasons.push(Reason {
+            check: f.check,
+            subject: f.subject.clone(),
+            sentence: match f.subject {
+                Subject::Vantage => f.check.info().title.to_string(),
+                _ => format!("{}: {}", f.subject.place(domain), f.check.info().title),
+            },
+        });
+    }
+    Readiness { ready, reasons }
+}
+
+/// With the policy in enforce mode, the MX hosts that senders honouring it refuse now,
+/// each its own finding: this is mail not delivered today, not a risk for later.
+pub fn refused_now(
+    obs: &Observations,
+    findings: &[Finding],
+    addresses: &[AddressReport],
+) -> Vec<Finding> {
+    // Senders enforce only a policy they have: with the record or the policy broken they
+    // refuse nothing (and those findings say so).
+    let no_policy = findings.iter().any(|f| {
+        matches!(f.subject, Subject::StsRecord | Subject::Policy { .. })
+            && bearing(f) == checks::Readiness::Refuses
+    });
+    if no_policy {
+        return vec![];
+    }
+    let none_passes =
+        !addresses.is_empty() && addresses.iter().all(|a| a.readiness.ready == Some(false));
+    let mut out = Vec::new();
+    for host in &obs.mx_hosts {
+        let refused: Vec<String> = addresses
+            .iter()
+            .filter(|a| a.host == host.name && a.readiness.ready == Some(false))
+            .map(|a| {
+                let titles: Vec<&str> = a
+                    .readiness
+                    .reasons
+                    .iter()
+                    .map(|r| r.check.info().title)
+                    .collect();
+                format!("{}: {}", a.addr, titles.join(", "))
+            })
+            .collect();
+        if refused.is_empty() {
+            continue;
+        }
+        let mut message = format!(
+            "mode is enforce: senders that honour the policy refuse mail to {} now ({})",
+            host.name,
+            refused.join("; ")
+        );
+        if none_passes {
+            message.push_str(&format!(
+                "; no MX address passes, so they cannot deliver mail to {} at all",
+                obs.domain
+            ));
+        }
+        out.push(Finding::new(
+            Check::StsEnforceMxRefused,
+            Subject::Mx {
+                host: host.name.clone(),
+                addr: None,
+            },
+            message,
+        ));
+    }
+    out
+}
