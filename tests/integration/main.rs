@@ -16,3 +16,4 @@ mod readme;
 mod records;
 mod tls;
 mod vantage;
+mod verdicts;

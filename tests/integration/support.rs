@@ -14,12 +14,27 @@ pub async fn audit(run: &Run, domain: &str) -> DomainReport {
     reports.remove(0)
 }
 
-/// Every finding of `id`.
+/// Every finding of `id`. Checks on the way that every message names where it happened,
+/// so that a grep of the output keeps the "where".
 pub fn fired<'a>(report: &'a DomainReport, id: &str) -> Vec<&'a Finding> {
     assert!(
         mtasts::checks::Check::from_id(id).is_some(),
         "{id} is not a check id"
     );
+    let domain = &report.observations.domain;
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.subject != Subject::Vantage)
+    {
+        let place = f.subject.place(domain);
+        assert!(
+            f.message.contains(&place),
+            "{}: the message does not name {place}: {}",
+            f.check.id(),
+            f.message
+        );
+    }
     report
         .findings
         .iter()

@@ -60,6 +60,8 @@ pub struct Response {
     pub content_length: bool,
     /// Send the status line and headers one byte per interval (slowloris).
     pub drip: Option<Duration>,
+    /// Wait this long before answering at all (a slow backend).
+    pub delay: Option<Duration>,
     /// Send these bytes, and nothing else, instead of an HTTP response.
     pub raw: Option<Vec<u8>>,
 }
@@ -81,6 +83,7 @@ impl Response {
             body: Body::Bytes(Vec::new()),
             content_length: true,
             drip: None,
+            delay: None,
             raw: None,
         }
     }
@@ -122,6 +125,11 @@ impl Response {
 
     pub fn drip(mut self, interval: Duration) -> Response {
         self.drip = Some(interval);
+        self
+    }
+
+    pub fn delay(mut self, delay: Duration) -> Response {
+        self.delay = Some(delay);
         self
     }
 
@@ -377,6 +385,9 @@ async fn write_response<S: AsyncWrite + Unpin>(
     stream: &mut S,
     resp: &Response,
 ) -> std::io::Result<()> {
+    if let Some(delay) = resp.delay {
+        tokio::time::sleep(delay).await;
+    }
     if let Some(raw) = &resp.raw {
         stream.write_all(raw).await?;
         return stream.shutdown().await;
