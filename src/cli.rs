@@ -352,6 +352,7 @@ impl OutputArgs {
                 std::io::stdout().is_terminal(),
             ),
             verbose: self.verbose,
+            width: terminal_width(),
         }
     }
 
@@ -368,6 +369,13 @@ impl OutputArgs {
         }
         Ok(())
     }
+}
+
+/// The width of the terminal standard output is, if it is one: hints wrap there.
+fn terminal_width() -> Option<usize> {
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, columns)| usize::from(columns))
 }
 
 /// Whether to colour standard output. `auto` colours only a terminal that can show it,

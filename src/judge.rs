@@ -45,6 +45,8 @@ pub struct Context<'a> {
 #[derive(Debug, Clone)]
 pub struct DomainReport {
     pub observations: Observations,
+    /// The domain's Unicode form, when it is an IDN (reports show both forms).
+    pub unicode: Option<String>,
     /// The `_mta-sts` record as senders would use it.
     pub sts_record: Option<StsRecord>,
     /// The `_smtp._tls` record as senders would use it.
@@ -91,6 +93,11 @@ pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
     }
     if let Some(applied) = &policy.policy {
         policy::judge_mode(applied, None, &mut findings);
+    }
+    // The file is the subject here: messages name it, as they name hosts in an audit.
+    let name = if path == "-" { "standard input" } else { path };
+    for f in &mut findings {
+        f.message = format!("{name}: {}", f.message);
     }
     LintReport {
         path: path.to_string(),
@@ -348,6 +355,7 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     let addresses = readiness::addresses(&obs, &findings);
 
     DomainReport {
+        unicode: names::unicode(&obs.domain),
         sts_record: records.sts,
         tlsrpt_record: records.tlsrpt,
         policy,
@@ -403,6 +411,7 @@ fn unjudged(obs: Observations, ctx: &Context<'_>, why: Finding) -> DomainReport 
     let findings = finish(&obs, vec![why]);
     let addresses = readiness::addresses(&obs, &findings);
     DomainReport {
+        unicode: names::unicode(&obs.domain),
         sts_record: None,
         tlsrpt_record: None,
         policy: None,

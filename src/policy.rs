@@ -115,8 +115,11 @@ impl fmt::Display for Policy {
 pub struct ParsedPolicy {
     /// The policy as a lenient sender would read it (None when even that fails, e.g. no mode).
     pub policy: Option<Policy>,
-    /// True when a strict (ABNF-exact) sender accepts it: no Error-severity problem.
+    /// True when senders that implement RFC 8461 apply it: no Error-severity problem.
     pub valid: bool,
+    /// The body's lines as read (line `n` is `lines[n - 1]`), for showing what is wrong
+    /// where; empty when the body is not text or is a web page.
+    pub lines: Vec<String>,
     pub problems: Vec<Problem>,
     /// "LF", "CRLF" or "mixed" (for the report); "CR" when bare CRs are the only line
     /// breaks, "none" when there is no line break at all.
@@ -126,10 +129,12 @@ pub struct ParsedPolicy {
 /// Parses and lints a policy body.
 pub fn parse(body: &[u8]) -> ParsedPolicy {
     let mut problems = Vec::new();
-    let policy = read(body, &mut problems);
+    let mut lines = Vec::new();
+    let policy = read(body, &mut problems, &mut lines);
     let problems = cap(problems);
     ParsedPolicy {
         policy,
+        lines,
         valid: !problems
             .iter()
             .any(|p| p.check.info().severity == Severity::Error),
@@ -138,13 +143,19 @@ pub fn parse(body: &[u8]) -> ParsedPolicy {
     }
 }
 
-fn read(body: &[u8], problems: &mut Vec<Problem>) -> Option<Policy> {
+fn read(body: &[u8], problems: &mut Vec<Problem>, shown: &mut Vec<String>) -> Option<Policy> {
     let text = decode(body, problems)?;
     if let Some(problem) = html(&text) {
         problems.push(problem);
         return None;
     }
     let lines = split_lines(&text, problems);
+    // The empty text after the final line break is the end, not a line.
+    let end = lines
+        .last()
+        .is_some_and(|l| l.term == Term::End && l.text.is_empty());
+    let shown_lines = &lines[..lines.len() - usize::from(end)];
+    *shown = shown_lines.iter().map(|l| l.text.to_string()).collect();
     let Some(fields) = fields(&lines, problems) else {
         // Not a policy at all: one finding says so, rather than one per missing field.
         let first = lines
@@ -152,7 +163,7 @@ fn read(body: &[u8], problems: &mut Vec<Problem>) -> Option<Policy> {
             .map(|l| trim_wsp(l.text))
             .find(|t| !t.is_empty());
         problems.push(Problem::new(
-            Check::StsPolicyBadLine,
+            Check::StsPolicyNoFields,
             match first {
                 None => "the body is empty".to_string(),
                 Some(first) => format!(
@@ -438,7 +449,12 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
         bad.push(
             Problem::new(
                 Check::StsPolicyBadLine,
-                format!("line {} {} {why}", line.no, quoted(line.text)),
+                format!(
+                    "line {} {} {why}: {}",
+                    line.no,
+                    quoted(line.text),
+                    senders::COMMENT.senders
+                ),
             )
             .on_line(line.no),
         );
@@ -682,11 +698,16 @@ fn missing_problem(name: &str, mode: Option<Mode>) -> Problem {
 
 /// What is wrong with the value of a known field, if anything.
 fn value_problem(f: &Field) -> Option<(Check, String)> {
-    if is_quoted(f.value) {
-        return Some((
-            Check::StsPolicyBadLine,
-            "values are written without quotes".into(),
-        ));
+    // Quoted, the value is not the value senders look for: the field's own check says so.
+    let quoted_value = is_quoted(f.value).then(|| "values are written without quotes".to_string());
+    let own = match f.name {
+        "version" => Check::StsPolicyVersion,
+        "mode" => Check::StsPolicyMode,
+        "max_age" => Check::StsPolicyMaxAgeSyntax,
+        _ => Check::StsPolicyMxSyntax,
+    };
+    if let Some(why) = quoted_value {
+        return Some((own, why));
     }
     match f.name {
         "version" => version_problem(f.value).map(|why| (Check::StsPolicyVersion, why)),
@@ -1049,10 +1070,10 @@ mod tests {
         bad("<!DOCTYPE html>|<html><body>Not Found</body></html>", &["sts-policy-html"]); // an HTML error page
         bad("  |<html>", &["sts-policy-html"]); // HTML after whitespace
         bad("{\"version\": \"STSv1\"}", &["sts-policy-html"]); // JSON
-        bad("Not Found", &["sts-policy-bad-line"]); // one finding, not one per missing field
-        bad("Error: 404 Not Found|", &["sts-policy-bad-line"]); // a plain-text error page
-        bad("foo: bar|baz: 1|", &["sts-policy-bad-line"]); // no policy field at all
-        bad("", &["sts-policy-bad-line"]); // empty body
+        bad("Not Found", &["sts-policy-no-fields"]); // one finding, not one per missing field
+        bad("Error: 404 Not Found|", &["sts-policy-no-fields"]); // a plain-text error page
+        bad("foo: bar|baz: 1|", &["sts-policy-no-fields"]); // no policy field at all
+        bad("", &["sts-policy-no-fields"]); // empty body
         // Line breaks and layout.
         bad("version: STSv1\rmode: enforce\rmx: mail.example.com\rmax_age: 86400\r", &["sts-policy-line-ending"]); // bare CR
         bad("version: STSv1|mode: enforce\u{2028}mx: mail.example.com|max_age: 86400|", &["sts-policy-line-ending"]); // U+2028 LINE SEPARATOR
@@ -1077,7 +1098,7 @@ mod tests {
         bad("# MTA-STS policy|version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|", &["sts-policy-comment"]); // comment
         bad("version: STSv1|mode: enforce|mx: mail.example.com|  # backup below|max_age: 86400|", &["sts-policy-comment", "sts-policy-leading-wsp"]); // indented comment
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|mx=other.example.com|", &["sts-policy-bad-line"]); // no ':'
-        bad("version: STSv1|mode: \"enforce\"|mx: mail.example.com|max_age: 86400|", &["sts-policy-bad-line"]); // quoted value
+        bad("version: STSv1|mode: \"enforce\"|mx: mail.example.com|max_age: 86400|", &["sts-policy-mode"]); // quoted value
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|x:|", &["sts-policy-bad-line"]); // extension with an empty value
         bad(&format!("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|{}: x|", "x".repeat(33)), &["sts-policy-bad-line"]); // extension name over 32 characters
         bad("version: STSv1|mode: enforce|mx: mail.example.com|max_age: 86400|max age: 1|", &["sts-policy-bad-line"]); // space in a name

@@ -24,6 +24,8 @@ pub struct Style {
     pub color: bool,
     /// Also show hints of info findings and the full certificate details.
     pub verbose: bool,
+    /// Wrap hints at this many columns (the terminal's width); `None` off a terminal.
+    pub width: Option<usize>,
 }
 
 /// What a report says about the run itself: when it was judged, and the options that

@@ -27,8 +27,8 @@ pub const BLANK_LINE: Fact = Fact {
 };
 
 pub const COMMENT: Fact = Fact {
-    case: "a # comment line in the policy",
-    checks: &[Check::StsPolicyComment],
+    case: "a # comment, or another line that is not name: value, in the policy",
+    checks: &[Check::StsPolicyComment, Check::StsPolicyBadLine],
     senders: "postfix-mta-sts-resolver and mailauth skip such a line and use the policy; mox rejects the whole policy",
 };
 

@@ -361,7 +361,7 @@ pub fn judge_mode(policy: &Policy, readiness: Option<&Readiness>, findings: &mut
                 Some(r) => match r.ready {
                     Some(true) => "every MX host passes, so switching to enforce is safe".to_string(),
                     Some(false) => format!(
-                        "switching to enforce now is NOT safe: senders that honour the policy would refuse {}",
+                        "switching to enforce is NOT safe yet: {}",
                         r.because(3)
                     ),
                     None => format!(

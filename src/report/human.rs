@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use crate::cert;
+use crate::checks::Check;
 use crate::dates;
 use crate::finding::{Finding, Severity, Subject, Verdict};
 use crate::judge::{DomainReport, LintReport};
@@ -23,6 +24,9 @@ const GREEN: &str = "\x1b[32m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
+/// Policy lines shown with their findings; a longer body is cut there.
+pub const POLICY_LINES_SHOWN: usize = 40;
+
 pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> io::Result<()> {
     for (i, report) in reports.iter().enumerate() {
         if i > 0 {
@@ -31,7 +35,7 @@ pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> i
         Domain {
             report,
             style,
-            shown: vec![false; report.findings.len()],
+            findings: Printer::new(&report.findings, style),
         }
         .render(out)?;
     }
@@ -47,8 +51,54 @@ pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> i
 struct Domain<'a> {
     report: &'a DomainReport,
     style: Style,
+    findings: Printer<'a>,
+}
+
+/// Prints a report's findings where they belong, each once, and each check's hint once.
+struct Printer<'a> {
+    all: &'a [Finding],
+    style: Style,
     /// Which findings have been printed, so that none is lost or printed twice.
     shown: Vec<bool>,
+    /// The hints printed so far: a hint repeated for the same check is left out.
+    hinted: Vec<(Check, &'a str)>,
+}
+
+impl<'a> Printer<'a> {
+    fn new(all: &'a [Finding], style: Style) -> Self {
+        Printer {
+            all,
+            style,
+            shown: vec![false; all.len()],
+            hinted: Vec::new(),
+        }
+    }
+
+    /// Prints the findings `wanted` selects that are not printed yet.
+    fn print(&mut self, out: &mut impl Write, wanted: impl Fn(&Finding) -> bool) -> io::Result<()> {
+        for (i, f) in self.all.iter().enumerate() {
+            if self.shown[i] || !wanted(f) {
+                continue;
+            }
+            self.shown[i] = true;
+            let hint = (f.check, f.hint());
+            let first = !self.hinted.contains(&hint);
+            if first {
+                self.hinted.push(hint);
+            }
+            finding(f, self.style, first, out)?;
+        }
+        Ok(())
+    }
+
+    /// Prints the findings about `subject`.
+    fn about(&mut self, out: &mut impl Write, subject: &Subject) -> io::Result<()> {
+        self.print(out, |f| f.subject == *subject)
+    }
+
+    fn left(&self) -> bool {
+        self.shown.iter().any(|s| !s)
+    }
 }
 
 /// `text` in `color`, when colour is on.
@@ -68,7 +118,11 @@ impl Domain<'_> {
     fn render(&mut self, out: &mut impl Write) -> io::Result<()> {
         let obs = &self.report.observations;
         let d = &obs.domain;
-        writeln!(out, "{}", self.paint(BOLD, &escape(d)))?;
+        let title = match &self.report.unicode {
+            Some(unicode) => format!("{unicode} ({d})"),
+            None => d.clone(),
+        };
+        writeln!(out, "{}", self.paint(BOLD, &escape(&title)))?;
 
         writeln!(out, "{}", self.paint(BOLD, "DNS"))?;
         writeln!(
@@ -77,16 +131,16 @@ impl Domain<'_> {
             escape(&obs.sts.name),
             txt_summary(&obs.sts)
         )?;
-        self.findings(out, |s| *s == Subject::StsRecord)?;
+        self.findings.about(out, &Subject::StsRecord)?;
         writeln!(
             out,
             "  {} TXT  {}",
             escape(&obs.tlsrpt.name),
             txt_summary(&obs.tlsrpt)
         )?;
-        self.findings(out, |s| *s == Subject::TlsRptRecord)?;
+        self.findings.about(out, &Subject::TlsRptRecord)?;
         writeln!(out, "  {d} MX  {}", mx_summary(&obs.mx))?;
-        self.findings(out, |s| *s == Subject::MxRecords)?;
+        self.findings.about(out, &Subject::MxRecords)?;
 
         writeln!(out, "{}", self.paint(BOLD, "Policy"))?;
         match &obs.policy {
@@ -101,15 +155,17 @@ impl Domain<'_> {
                     if let Some(tls) = &fetch.tls {
                         self.chain(&tls.chain, out)?;
                     }
-                    let addr = fetch.addr;
-                    self.findings(out, |s| *s == Subject::Policy { addr: Some(addr) })?;
+                    let at = Subject::Policy {
+                        addr: Some(fetch.addr),
+                    };
+                    self.findings.about(out, &at)?;
                 }
             }
         }
         if let Some(parsed) = &self.report.policy {
-            policy_line(parsed, out)?;
+            policy_body(parsed, &mut self.findings, out)?;
         }
-        self.findings(out, |s| *s == Subject::Policy { addr: None })?;
+        self.findings.about(out, &Subject::Policy { addr: None })?;
 
         let applied = self.report.policy.as_ref().and_then(|p| p.policy.as_ref());
         for host in &obs.mx_hosts {
@@ -124,9 +180,12 @@ impl Domain<'_> {
                 self.paint(BOLD, &escape(&host.name))
             )?;
             let name = host.name.clone();
-            self.findings(
+            self.findings.about(
                 out,
-                |s| matches!(s, Subject::Mx { host: h, addr: None } if *h == name),
+                &Subject::Mx {
+                    host: name.clone(),
+                    addr: None,
+                },
             )?;
             for probe in &host.probes {
                 let addr = probe.addr;
@@ -139,7 +198,13 @@ impl Domain<'_> {
                 if let Some(tls) = &probe.tls {
                     self.chain(&tls.chain, out)?;
                 }
-                self.findings(out, |s| matches!(s, Subject::Mx { host: h, addr: a } if *h == name && *a == addr && a.is_some()))?;
+                if addr.is_some() {
+                    let at = Subject::Mx {
+                        host: name.clone(),
+                        addr,
+                    };
+                    self.findings.about(out, &at)?;
+                }
             }
             if host.probes.is_empty() && obs.mx_checked {
                 writeln!(out, "  {}", no_address(&host.addresses))?;
@@ -153,27 +218,11 @@ impl Domain<'_> {
             )?;
         }
 
-        if self.shown.iter().any(|s| !s) {
+        if self.findings.left() {
             writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
-            self.findings(out, |_| true)?;
+            self.findings.print(out, |_| true)?;
         }
         summary_line(self.report, self.style, out)
-    }
-
-    /// Prints the findings about the subjects `wanted` selects that are not printed yet.
-    fn findings(
-        &mut self,
-        out: &mut impl Write,
-        wanted: impl Fn(&Subject) -> bool,
-    ) -> io::Result<()> {
-        for (i, f) in self.report.findings.iter().enumerate() {
-            if self.shown[i] || !wanted(&f.subject) {
-                continue;
-            }
-            self.shown[i] = true;
-            finding(f, self.style, out)?;
-        }
-        Ok(())
     }
 
     fn probe_summary(&self, p: &SmtpProbe) -> String {
@@ -262,8 +311,8 @@ impl Domain<'_> {
 }
 
 /// One finding: severity, id and evidence, then the hint (for errors and warnings, or
-/// everything with `-v`).
-fn finding(f: &Finding, style: Style, out: &mut impl Write) -> io::Result<()> {
+/// everything with `-v`), unless `first_hint` is false: the same hint was given above.
+fn finding(f: &Finding, style: Style, first_hint: bool, out: &mut impl Write) -> io::Result<()> {
     let info = f.check.info();
     let (color, label) = match info.severity {
         Severity::Error => (RED, "error"),
@@ -277,11 +326,43 @@ fn finding(f: &Finding, style: Style, out: &mut impl Write) -> io::Result<()> {
         info.id,
         escape(&f.message)
     )?;
-    if info.severity > Severity::Info || style.verbose {
-        let hint = format!("hint: {} ({})", f.hint(), info.rfc);
-        writeln!(out, "             {}", paint(style, DIM, &escape(&hint)))?;
+    if first_hint && (info.severity > Severity::Info || style.verbose) {
+        let hint = escape(&format!("hint: {} ({})", f.hint(), info.rfc));
+        for line in wrap(&hint, HINT_INDENT.len(), "      ", style.width) {
+            writeln!(out, "{HINT_INDENT}{}", paint(style, DIM, &line))?;
+        }
     }
     Ok(())
+}
+
+/// Where a hint starts, under the finding's id.
+const HINT_INDENT: &str = "             ";
+
+/// `text` cut into lines that fit `width` columns after `indent` columns, later lines
+/// starting with `hang`; one line when there is no width (not a terminal) or a word is
+/// longer than the room.
+fn wrap(text: &str, indent: usize, hang: &str, width: Option<usize>) -> Vec<String> {
+    let Some(room) = width.map(|w| w.saturating_sub(indent)).filter(|r| *r > 20) else {
+        return vec![text.to_string()];
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let prefix = if lines.is_empty() { "" } else { hang };
+        let fits = line.is_empty()
+            || prefix.len() + line.chars().count() + 1 + word.chars().count() <= room;
+        if !fits {
+            lines.push(format!("{prefix}{line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    let prefix = if lines.is_empty() { "" } else { hang };
+    lines.push(format!("{prefix}{line}"));
+    lines
 }
 
 /// "example.com: FAIL  1 error, 0 warnings, 0 info; enforce-ready: no (mx1.example.com at
@@ -339,10 +420,9 @@ pub fn render_lint(reports: &[LintReport], style: Style, out: &mut impl Write) -
             writeln!(out)?;
         }
         writeln!(out, "{}", paint(style, BOLD, &escape(&report.path)))?;
-        policy_line(&report.policy, out)?;
-        for f in &report.findings {
-            finding(f, style, out)?;
-        }
+        let mut findings = Printer::new(&report.findings, style);
+        policy_body(&report.policy, &mut findings, out)?;
+        findings.print(out, |_| true)?;
         writeln!(
             out,
             "{}: {}",
@@ -353,8 +433,13 @@ pub fn render_lint(reports: &[LintReport], style: Style, out: &mut impl Write) -
     Ok(())
 }
 
-/// The policy as read: mode, max_age, mx patterns, line endings.
-fn policy_line(parsed: &ParsedPolicy, out: &mut impl Write) -> io::Result<()> {
+/// The policy as read: mode, max_age, mx patterns, line endings; and when a line is wrong
+/// or no policy could be read, the lines themselves, each with what is wrong with it.
+fn policy_body(
+    parsed: &ParsedPolicy,
+    findings: &mut Printer<'_>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     match &parsed.policy {
         Some(p) => writeln!(
             out,
@@ -363,9 +448,38 @@ fn policy_line(parsed: &ParsedPolicy, out: &mut impl Write) -> io::Result<()> {
             p.max_age,
             escape(&p.mx.join(", ")),
             parsed.line_endings
-        ),
-        None => writeln!(out, "  (the body is not a readable policy)"),
+        )?,
+        None if parsed.lines.is_empty() => writeln!(
+            out,
+            "  no policy could be read: the body is not policy text"
+        )?,
+        None => writeln!(
+            out,
+            "  no policy could be read from these lines ({} line endings):",
+            parsed.line_endings
+        )?,
     }
+    let of_policy = |f: &Finding| f.subject == Subject::Policy { addr: None };
+    let pointed = findings
+        .all
+        .iter()
+        .any(|f| of_policy(f) && f.line.is_some());
+    if !pointed && parsed.policy.is_some() {
+        return Ok(());
+    }
+    for (i, line) in parsed.lines.iter().enumerate().take(POLICY_LINES_SHOWN) {
+        let no = i + 1;
+        writeln!(out, "  {no:>4}  {}", escape(line))?;
+        findings.print(out, |f| of_policy(f) && f.line == Some(no))?;
+    }
+    if parsed.lines.len() > POLICY_LINES_SHOWN {
+        writeln!(
+            out,
+            "        ... {} more lines",
+            parsed.lines.len() - POLICY_LINES_SHOWN
+        )?;
+    }
+    Ok(())
 }
 
 fn txt_summary(lookup: &Lookup<TxtRecord>) -> String {
@@ -449,5 +563,39 @@ fn fetch_summary(f: &PolicyFetch) -> String {
                 r.body.len()
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_wrap_at_the_width_with_a_hanging_indent() {
+        let text = "hint: Renew the certificate and reload the mail server; automate renewal.";
+        assert_eq!(
+            wrap(text, 13, "      ", None),
+            [text],
+            "off a terminal: one line"
+        );
+        let lines = wrap(text, 13, "      ", Some(50));
+        assert_eq!(
+            lines,
+            [
+                "hint: Renew the certificate and",
+                "      reload the mail server;",
+                "      automate renewal.",
+            ]
+        );
+        assert!(
+            lines.iter().all(|l| 13 + l.chars().count() <= 50),
+            "{lines:?}"
+        );
+        // A word longer than the room stays whole.
+        let long = format!("hint: {}", "x".repeat(80));
+        assert_eq!(
+            wrap(&long, 13, "      ", Some(50)),
+            ["hint:", &format!("      {}", "x".repeat(80))]
+        );
     }
 }

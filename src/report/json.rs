@@ -79,6 +79,8 @@ fn options(run: &Run) -> OptionsJson {
 #[derive(Serialize)]
 struct DomainJson<'a> {
     domain: &'a str,
+    /// The Unicode form of an IDN, else null.
+    unicode: Option<&'a str>,
     /// The time its findings hold for (RFC 3339).
     judged_at: String,
     verdict: Verdict,
@@ -411,6 +413,7 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
     let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
     DomainJson {
         domain: &obs.domain,
+        unicode: r.unicode.as_deref(),
         judged_at: dates::rfc3339(r.judged_at),
         verdict: r.verdict,
         enforce_ready: r.readiness.ready,

@@ -258,7 +258,15 @@ async fn idns_and_duplicates_are_audited_once_as_a_labels() {
     let doc = json(&out);
     assert_eq!(doc["domains"].as_array().map(Vec::len), Some(1));
     assert_eq!(doc["domains"][0]["domain"], "xn--bcher-kva.test");
+    assert_eq!(doc["domains"][0]["unicode"], "bücher.test");
     assert_eq!(doc["domains"][0]["verdict"], "pass");
+    // People read both forms.
+    let out = run.mtasts(&["check", "Bücher.test"]).await;
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.starts_with("bücher.test (xn--bcher-kva.test)\n"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

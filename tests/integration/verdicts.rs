@@ -53,7 +53,7 @@ async fn readiness_is_no_with_the_reason_per_address_and_per_domain() {
         "{text}"
     );
     assert!(
-        text.contains("switching to enforce now is NOT safe: senders that honour the policy would refuse mx1.example.test at 2001:db8::10: MX certificate expired"),
+        text.contains("switching to enforce is NOT safe yet: mx1.example.test at 2001:db8::10: MX certificate expired"),
         "{text}"
     );
 }

@@ -1,0 +1,83 @@
+//! The rendered output of lab deployments, pinned: human and JSON. What changes from run to
+//! run (timings, certificate dates and serials, the lab's ports and files) is redacted.
+//! Update with `INSTA_UPDATE=always cargo test snapshots` and review the diff.
+
+use crate::lab::{Cert, Response, Run, Smtp, World};
+
+/// A testing deployment with something wrong at every stage: a policy line in the wrong
+/// case and a blank line, no TLS-RPT record, an MX without STARTTLS, an expired certificate
+/// on one address of a pool.
+async fn several_findings() -> Run {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.tlsrpt_txt.clear();
+    d.set_policy(Response::policy(
+        "version: STSv1\nmode: testing\n\nmx: mx1.example.test\nMX: mx2.example.test\nmax_age: 86400\n",
+    ));
+    d.mx[0].addrs[1].smtp = Smtp::good().cert(Cert::expired());
+    d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
+    w.start(d).await
+}
+
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d+ ms", "[ms]"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]"),
+        (r"\d{4}-\d{2}-\d{2}", "[date]"),
+        (r"\(less than a day ago\)|\(\d+ days? ago\)", "([ago])"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_a_deployment_with_several_findings() {
+    let run = several_findings().await;
+    let out = run.mtasts(&["check", "example.test"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_of_a_deployment_with_several_findings() {
+    let run = several_findings().await;
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "json"])
+        .await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_json_snapshot!(doc, {
+            ".judged_at" => "[time]",
+            ".options.resolver" => "[lab resolver]",
+            ".options.ca_file" => "[lab CA]",
+            ".domains[].judged_at" => "[time]",
+            ".**.elapsed_ms" => "[ms]",
+            ".**.total_ms" => "[ms]",
+            ".**.certificates[].serial" => "[serial]",
+            ".**.certificates[].sha256" => "[sha256]",
+            ".**.certificates[].not_before" => "[time]",
+            ".**.certificates[].not_after" => "[time]",
+            ".**.certificates[].days_left" => "[days]",
+        });
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_a_policy_file_judged_offline() {
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    std::fs::write(
+        file.path(),
+        "# our policy\nversion: STSv1\nmode: enforced\nmx: mx1.example.com.\nmode: testing\nmax_age: 86400\n\n",
+    )
+    .expect("the policy");
+    let path = file.path().to_str().expect("a path").to_string();
+    let out = tokio::task::spawn_blocking(move || crate::support::mtasts(&["lint", &path]))
+        .await
+        .expect("the run");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let file_name = file.path().to_str().expect("a path").to_string();
+    insta::with_settings!({ filters => vec![(file_name.as_str(), "[file]")] }, {
+        insta::assert_snapshot!(text);
+    });
+}
