@@ -423,3 +423,16 @@ fn no_color_is_hidden_from_the_help() {
         "{help}"
     );
 }
+
+#[test]
+fn checks_as_json_is_a_versioned_document_like_the_others() {
+    let out = crate::support::mtasts(&["checks", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json(&out);
+    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["tool"]["name"], "mtasts");
+    let checks = doc["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), mtasts::checks::Check::ALL.len());
+    assert_eq!(checks[0]["id"], "dns-error");
+    assert_eq!(checks[0]["severity"], "error");
+}

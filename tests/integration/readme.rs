@@ -5,11 +5,26 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::lab::{Cert, Smtp, Tlsa, World};
+use crate::lab::{Cert, Mx, Response, Run, Smtp, Tlsa, World};
 use crate::support::mtasts;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+/// The README with the text between `<!-- name -->` and `<!-- /name -->` replaced by
+/// `new`, written back: what `UPDATE_README=1` does.
+fn write_section(name: &str, new: &str) {
+    let readme = readme();
+    let start = format!("<!-- {name} -->\n");
+    let from = readme.find(&start).expect("the start marker") + start.len();
+    let to = readme[from..]
+        .find(&format!("<!-- /{name} -->"))
+        .expect("its end marker")
+        + from;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let written = format!("{}{new}{}", &readme[..from], &readme[to..]);
+    std::fs::write(path, written).expect("README.md written");
 }
 
 /// The text between `<!-- name -->` and `<!-- /name -->`.
@@ -33,6 +48,35 @@ fn readme_check_table_is_the_registry() {
         section(&readme(), "checks"),
         String::from_utf8(out.stdout).expect("utf-8")
     );
+}
+
+/// The table of [What senders do](README.md#what-senders-do), from `mtasts::senders`.
+fn senders_table() -> String {
+    let mut table = String::from("| case | checks | what senders do |\n|---|---|---|\n");
+    for fact in mtasts::senders::ALL {
+        let checks: Vec<String> = fact
+            .checks
+            .iter()
+            .map(|c| format!("`{}`", c.id()))
+            .collect();
+        table.push_str(&format!(
+            "| {} | {} | {} |\n",
+            fact.case,
+            checks.join(", "),
+            fact.senders
+        ));
+    }
+    table
+}
+
+#[test]
+fn readme_lists_every_place_where_the_verdict_rests_on_what_senders_do() {
+    let readme = readme();
+    if std::env::var_os("UPDATE_README").is_some() {
+        write_section("senders", &senders_table());
+        return;
+    }
+    assert_eq!(section(&readme, "senders"), senders_table());
 }
 
 #[test]
@@ -125,9 +169,68 @@ fn write_example(real: &Value) {
     let mut short = real.clone();
     shorten(&mut short);
     let text = serde_json::to_string_pretty(&short).expect("json");
-    let readme = readme();
-    let old = section(&readme, "json-example");
-    let new = format!("```json\n{text}\n```\n");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-    std::fs::write(path, readme.replacen(&old, &new, 1)).expect("README.md written");
+    write_section("json-example", &format!("```json\n{text}\n```\n"));
+}
+
+/// The first failing sample: a policy problem, an expired certificate on one address of
+/// a pool, an MX without STARTTLS, no TLS-RPT record.
+async fn policy_problems() -> Run {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.tlsrpt_txt.clear();
+    d.set_policy(Response::policy(
+        "version: STSv1\nmode: testing\nmx: mx1.example.test\nmx: mx3.example.test\nmax_age: 86400\n",
+    ));
+    d.mx[0].addrs[1].smtp = Smtp::good().cert(Cert::expired());
+    d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
+    w.start(d).await
+}
+
+/// The second: each MX host's failure on its own address.
+async fn mx_failures() -> Run {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx.push(Mx::new(30, "mx3.example.test", &["192.0.2.30"]));
+    d.set_policy(Response::policy(&d.good_policy()));
+    d.mx[0].addrs[1].smtp = Smtp::good().cert(Cert::good().names(&["mail.example.test"]));
+    d.mx[1].addrs[0].smtp = Smtp::good().legacy_tls(0x0301);
+    d.mx[2].addrs[0].smtp =
+        Smtp::good().starttls_reply("454 4.7.0 TLS not available due to local problem");
+    w.start(d).await
+}
+
+/// Output with what differs from run to run (timings, dates) made alike.
+fn comparable(text: &str) -> String {
+    let rules = [
+        (r"\d+ ms", "N ms"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "TIME"),
+        (r"\d{4}-\d{2}-\d{2}", "DATE"),
+        (r"\(less than a day ago\)|\(\d+ days? ago\)", "(AGO)"),
+    ];
+    rules.iter().fold(text.to_string(), |t, (pattern, with)| {
+        regex::Regex::new(pattern)
+            .expect("a pattern")
+            .replace_all(&t, *with)
+            .into_owned()
+    })
+}
+
+/// The README's human samples are what the binary prints for their lab worlds
+/// (`UPDATE_README=1` writes them anew).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_samples_are_real_output() {
+    for (name, run) in [
+        ("sample-policy-problems", policy_problems().await),
+        ("sample-mx-failures", mx_failures().await),
+    ] {
+        let out = run.mtasts(&["check", "example.test"]).await;
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let block = format!("```text\n$ mtasts check example.test\n{text}```\n");
+        if std::env::var_os("UPDATE_README").is_some() {
+            write_section(name, &block);
+            continue;
+        }
+        let documented = section(&readme(), name);
+        assert_eq!(comparable(&documented), comparable(&block), "{name}");
+    }
 }

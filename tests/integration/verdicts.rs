@@ -48,7 +48,7 @@ async fn readiness_is_no_with_the_reason_per_address_and_per_domain() {
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(
         text.trim_end().ends_with(
-            "enforce-ready: no (mx1.example.test at 2001:db8::10: MX certificate expired)"
+            "example.test: FAIL  1 error, 0 warnings, 1 info; enforce-ready: no (mx1.example.test at 2001:db8::10: MX certificate expired)"
         ),
         "{text}"
     );
