@@ -5,5 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = mtasts::net::legacy::parse_answer(data);
+    // Mid-stream and at the end of the stream alike.
+    let _ = mtasts::net::legacy::parse_answer(data, false);
+    let _ = mtasts::net::legacy::parse_answer(data, true);
 });

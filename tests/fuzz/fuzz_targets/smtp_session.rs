@@ -23,9 +23,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = server.shutdown().await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         });
+        let Ok(ehlo_name) = "fuzz.invalid".parse::<mtasts::input::EhloName>() else {
+            return;
+        };
         let params = mtasts::net::smtp::Params {
             host: "mx.example.com",
-            ehlo_name: "fuzz.invalid",
+            ehlo_name: &ehlo_name,
             timeout: Duration::from_millis(200),
             deadline: tokio::time::Instant::now() + Duration::from_secs(1),
         };
