@@ -17,10 +17,12 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use crate::checks::Check;
-use crate::finding::{Finding, Severity};
+use crate::checks::Severity;
+use crate::finding::Finding;
 use crate::input::{self, EhloName};
 use crate::judge::DomainReport;
-use crate::net::{Config, ConnectTo, Families};
+use crate::net::{Config, ConnectTo};
+use crate::observe::Families;
 use crate::report::{self, Format, Style};
 
 /// Exit status: nothing at or above `--fail-on`.
@@ -413,7 +415,7 @@ pub fn exit_code<'a>(findings: impl Iterator<Item = &'a Finding> + Clone, fail_o
 /// that an oversized file is recognised without reading it all.
 fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let limit = crate::net::https::MAX_POLICY_BYTES as u64 + 1;
+    let limit = crate::limits::MAX_POLICY_BYTES as u64 + 1;
     let mut body = Vec::new();
     if path == "-" {
         std::io::stdin()

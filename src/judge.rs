@@ -78,7 +78,7 @@ pub struct LintReport {
 /// The offline checks of a policy file: its grammar and sense, without the DNS or the
 /// MX hosts.
 pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
-    let cap = crate::net::https::MAX_POLICY_BYTES;
+    let cap = crate::limits::MAX_POLICY_BYTES;
     let policy = crate::policy::parse(&body[..body.len().min(cap)]);
     let mut findings: Vec<Finding> = policy::content_findings(&policy).collect();
     if body.len() > cap {
@@ -163,7 +163,7 @@ fn beyond_limits(obs: &Observations, findings: &mut Vec<Finding>) {
                 "{} has {} MX hosts; only the first {} by preference were audited (the audit's limit)",
                 obs.domain,
                 exchanges.len(),
-                crate::net::MAX_MX_HOSTS
+                crate::limits::MAX_MX_HOSTS
             ),
         ));
     }
@@ -235,7 +235,7 @@ fn unprobed(obs: &Observations, findings: &mut Vec<Finding>) {
                     "{} has {} addresses; {left_out} were not probed (the audit probes at most {} per host)",
                     host.name,
                     host.addresses.all().len(),
-                    crate::net::MAX_ADDRESSES
+                    crate::limits::MAX_ADDRESSES
                 ),
             ));
         }
@@ -313,7 +313,7 @@ struct Probed<'a> {
 fn dns_limit(name: &str) -> String {
     format!(
         "the DNS answer for {name} holds more than {} records; only the first were judged (the audit's limit)",
-        crate::net::dns::MAX_RECORDS
+        crate::limits::MAX_RECORDS
     )
 }
 
@@ -613,14 +613,14 @@ fn certificate(
     if tls.chain_truncated && policy_host {
         out.push(Problem::new(
             Check::AuditLimit,
-            format!("the server sent more than {} certificates; only the first were judged (the audit's limit)", crate::net::tls::MAX_CHAIN_CERTS),
+            format!("the server sent more than {} certificates; only the first were judged (the audit's limit)", crate::limits::MAX_CHAIN_CERTS),
         ));
     } else if tls.chain_truncated {
         out.push(Problem::new(
             Check::SmtpCertChainLimit,
             format!(
                 "the server sent more than {} certificates; only the first were judged",
-                crate::net::tls::MAX_CHAIN_CERTS
+                crate::limits::MAX_CHAIN_CERTS
             ),
         ));
     }

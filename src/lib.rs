@@ -15,6 +15,7 @@ pub mod dates;
 pub mod finding;
 pub mod input;
 pub mod judge;
+pub mod limits;
 pub mod names;
 pub mod net;
 pub mod observe;
@@ -22,6 +23,7 @@ pub mod policy;
 pub mod record;
 pub mod report;
 pub mod senders;
+pub mod suites;
 
 use futures_util::StreamExt;
 

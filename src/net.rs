@@ -8,6 +8,7 @@ pub mod smtp;
 pub mod tls;
 
 use crate::input::EhloName;
+use crate::limits::{MAX_ADDRESSES, MAX_MX_HOSTS};
 use crate::names;
 
 use std::io;
@@ -29,12 +30,6 @@ use crate::observe::{
     PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TxtRecord,
 };
 use dns::Dns;
-
-/// At most this many MX hosts of one domain are probed (RFC 5321 puts no limit; real
-/// domains have a handful).
-pub const MAX_MX_HOSTS: usize = 16;
-/// At most this many addresses of one host are probed.
-pub const MAX_ADDRESSES: usize = 8;
 
 /// Where people put the `_mta-sts` record by mistake, as `(prefix, suffix)` around DOMAIN.
 pub const STS_MISPLACED: &[(&str, &str)] = &[

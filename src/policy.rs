@@ -11,7 +11,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::checks::Check;
-use crate::finding::{Problem, Severity};
+use crate::checks::Severity;
+use crate::finding::Problem;
 use crate::names;
 use crate::record::{cap, ext_name_ok, is_quote, quoted};
 use crate::senders;

@@ -8,12 +8,12 @@ use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
 use crate::judge::{Context, Endpoint, address_lookups, certificate, family_unreachable};
 use crate::names;
-use crate::net::legacy::suite_name;
 use crate::observe::{
     DnsAnswer, LegacyHello, MxHost, Observations, ProbeFailure, SmtpProbe, Step, TlsFailure,
     TlsSession,
 };
 use crate::policy::{Mode, Policy};
+use crate::suites::suite_name;
 
 pub fn judge(
     obs: &Observations,

@@ -2,20 +2,16 @@
 //! body's grammar and sense.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
 use crate::judge::{Context, Endpoint, Readiness, address_lookups, certificate};
+use crate::limits::SLOW_FETCH;
 use crate::observe::{
     Addresses, FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
 };
 use crate::policy::{self, Mode, ParsedPolicy, Policy};
 use crate::senders;
-
-/// A policy fetch slower than this, host lookup included, misses senders that give up
-/// early ([`senders::FETCH_TIME`]: 4 s, less the time a sender needs for its own lookups).
-pub const SLOW_FETCH: Duration = Duration::from_secs(3);
 
 /// Judges the policy under judgement and returns it parsed: the draft, or the body the
 /// policy host served (when it served one senders would read).
@@ -219,7 +215,7 @@ fn fetch_problems(
             Check::StsFetchSize,
             format!(
                 "the policy is larger than {} bytes; the audit stopped reading there",
-                crate::net::https::MAX_POLICY_BYTES
+                crate::limits::MAX_POLICY_BYTES
             ),
         ));
     }

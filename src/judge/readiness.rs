@@ -7,8 +7,9 @@
 
 use std::net::IpAddr;
 
+use crate::checks::Severity;
 use crate::checks::{self, Check};
-use crate::finding::{Finding, Severity, Subject, Verdict};
+use crate::finding::{Finding, Subject, Verdict};
 use crate::observe::{MxHost, Observations, SmtpProbe};
 
 /// The answer and why.

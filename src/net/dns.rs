@@ -16,14 +16,8 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::limits::{MAX_CNAME_LINKS, MAX_IN_FLIGHT, MAX_RECORDS};
 use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
-
-/// At most this many records of one RRset are kept.
-pub const MAX_RECORDS: usize = 64;
-/// CNAME links followed by hand before a chain counts as broken (hickory follows 8).
-pub const MAX_CNAME_LINKS: usize = 8;
-/// DNS lookups in flight at once, over the whole run (hickory's per-connection limit).
-pub const MAX_IN_FLIGHT: usize = 32;
 
 /// A resolver that answers with [`Lookup`] values.
 #[derive(Clone)]

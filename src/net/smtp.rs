@@ -13,19 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
 use crate::input::EhloName;
+use crate::limits::{MAX_GARBAGE, MAX_LINE, MAX_LINES, QUIT_WAIT};
 use crate::net::{legacy, tls};
 use crate::observe::{LegacyHello, ProbeFailure, Reply, SmtpProbe, Step};
-
-/// Longest reply line accepted, in octets without the line ending. RFC 5321
-/// §4.5.3.1.5 says 512 with the CRLF, but real EHLO replies run longer: the cap only
-/// has to stop a hostile server.
-pub const MAX_LINE: usize = 4096;
-/// Most lines in one reply; real EHLO replies have about 20.
-pub const MAX_LINES: usize = 100;
-/// Octets of a line that is not an SMTP reply kept for the report.
-pub const MAX_GARBAGE: usize = 64;
-/// Longest wait for the reply to QUIT: the probe has its answers by then.
-pub const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// Octets asked of the stream in one read.
 const CHUNK: usize = 4096;
@@ -264,11 +254,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     /// The server's first TLS record after our hello, read whole or given up on.
     async fn tls_answer(&mut self, deadline: Instant) -> LegacyHello {
         loop {
-            let full = self.buf.len() >= legacy::MAX_ANSWER;
+            let full = self.buf.len() >= crate::limits::MAX_ANSWER;
             if let Some(answer) = legacy::parse_answer(&self.buf, full) {
                 return answer;
             }
-            let room = legacy::MAX_ANSWER - self.buf.len();
+            let room = crate::limits::MAX_ANSWER - self.buf.len();
             if let Err(failure) = self.fill(room, deadline).await {
                 // Nothing more will come: what was read may already say enough.
                 return match legacy::parse_answer(&self.buf, true) {

@@ -6,9 +6,11 @@ use std::io::{self, Write};
 
 use crate::cert;
 use crate::checks::Check;
+use crate::checks::Severity;
 use crate::dates;
-use crate::finding::{Finding, Severity, Subject, Verdict};
+use crate::finding::{Finding, Subject, Verdict};
 use crate::judge::{DomainReport, LintReport};
+use crate::limits::POLICY_LINES_SHOWN;
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, ProbeFailure, SmtpProbe,
     TxtRecord,
@@ -23,9 +25,6 @@ const BLUE: &str = "\x1b[34m";
 const GREEN: &str = "\x1b[32m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
-
-/// Policy lines shown with their findings; a longer body is cut there.
-pub const POLICY_LINES_SHOWN: usize = 40;
 
 pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> io::Result<()> {
     for (i, report) in reports.iter().enumerate() {

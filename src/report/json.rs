@@ -11,8 +11,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::cert::{self, CertSummary};
+use crate::checks::{ResultType, Severity};
 use crate::dates;
-use crate::finding::{Finding, ResultType, Severity, Subject, Verdict, policy_url};
+use crate::finding::{Finding, Subject, Verdict, policy_url};
 use crate::judge::{AddressReport, DomainReport, LintReport, Readiness};
 use crate::observe::{
     Addresses, DnsAnswer, Families, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,

@@ -3,6 +3,7 @@
 
 mod lab;
 mod lab_selftest;
+mod layers;
 mod support;
 
 mod bench;

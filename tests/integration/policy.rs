@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use mtasts::finding::Subject;
-use mtasts::net::https::MAX_POLICY_BYTES;
+use mtasts::limits::MAX_POLICY_BYTES;
 
 use crate::lab::{Cert, Deployment, Handler, Https, Mx, PolicyAddr, Response, World};
 use crate::support::{audit, clean, fires, silent, summary};

@@ -104,7 +104,7 @@ async fn sts_enforce_mx_refused_fires_for_each_failing_host_and_says_when_none_p
         "mode is enforce: senders that honour the policy refuse mail to mx1.example.test now (192.0.2.10: STARTTLS not offered; 2001:db8::10: STARTTLS not offered); no MX address passes, so they cannot deliver mail to example.test at all"
     );
     refused_now(&report, "mx2.example.test");
-    assert_eq!(f.severity(), mtasts::finding::Severity::Error);
+    assert_eq!(f.severity(), mtasts::checks::Severity::Error);
 }
 
 #[tokio::test]
