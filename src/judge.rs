@@ -6,7 +6,7 @@ mod mx;
 mod policy;
 mod readiness;
 
-pub use readiness::{AddressReport, Readiness, Reason};
+pub use readiness::{Readiness, Reason};
 
 use rustls::RootCertStore;
 
@@ -58,10 +58,50 @@ pub struct DomainReport {
     /// If the policy were in enforce mode now, would a sender that honours it deliver
     /// everything it delivers today? With the reasons.
     pub readiness: Readiness,
-    /// Every probed MX address, judged: verdict, readiness and the checks that fired.
-    pub addresses: Vec<AddressReport>,
+    /// Every MX host judged, in the order of `observations.mx_hosts`.
+    pub mx: Vec<MxReport>,
+    /// Every policy fetch judged, in the order of the observed fetches (the browser-like
+    /// one last).
+    pub fetches: Vec<FetchReport>,
+    /// Which of those fetches served the body that was judged.
+    pub served: Option<usize>,
     /// The time the findings hold for, in unix seconds.
     pub judged_at: i64,
+}
+
+/// One MX host, judged.
+#[derive(Debug, Clone)]
+pub struct MxReport {
+    /// The policy pattern that covers the host, if any.
+    pub matched_pattern: Option<String>,
+    /// Every probed address, in the order of the host's probes.
+    pub addresses: Vec<AddressReport>,
+}
+
+/// One probed MX address, judged.
+#[derive(Debug, Clone)]
+pub struct AddressReport {
+    pub addr: IpAddr,
+    pub verdict: Verdict,
+    pub readiness: Readiness,
+    /// The checks that fired at this address (and at its host), in report order.
+    pub checks: Vec<Check>,
+    /// The chain the address presented (in the TLS handshake, or the legacy one).
+    pub certificates: Vec<Certificate>,
+}
+
+/// One policy fetch, judged: the chain it was shown.
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+    pub certificates: Vec<Certificate>,
+}
+
+/// A certificate as reports show it.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub summary: cert::CertSummary,
+    /// By the one rounding rule of [`dates::days_left`], at the time judged.
+    pub days_left: i64,
 }
 
 /// A policy file judged offline (`mtasts lint`).
@@ -343,16 +383,17 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     }
     unchecked(&obs, &mut findings);
 
-    let addresses = readiness::addresses(&obs, &findings);
-    let readiness = readiness::domain(&obs, &findings, &addresses);
+    let mx = mx_reports(&obs, &findings, applied, ctx.now);
+    let readiness = domain_readiness(&obs, &findings, &mx);
     if let Some(applied) = applied {
         policy::judge_mode(applied, Some(&readiness), &mut findings);
         if applied.mode == Mode::Enforce {
-            findings.extend(readiness::refused_now(&obs, &findings, &addresses));
+            findings.extend(readiness::refused_now(&obs, &findings, &mx));
         }
     }
     let findings = finish(&obs, findings);
-    let addresses = readiness::addresses(&obs, &findings);
+    let mx = mx_reports(&obs, &findings, applied, ctx.now);
+    let (fetches, served) = fetch_reports(&obs, ctx.now);
 
     DomainReport {
         unicode: names::unicode(&obs.domain),
@@ -362,7 +403,9 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
         verdict: Verdict::of(&findings),
         findings,
         readiness,
-        addresses,
+        mx,
+        fetches,
+        served,
         judged_at: ctx.now,
         observations: obs,
     }
@@ -409,19 +452,101 @@ fn failure<T>(answer: &DnsAnswer<T>) -> Option<String> {
 /// The report of a domain that could not be judged, with the one finding that says why.
 fn unjudged(obs: Observations, ctx: &Context<'_>, why: Finding) -> DomainReport {
     let findings = finish(&obs, vec![why]);
-    let addresses = readiness::addresses(&obs, &findings);
+    let mx = mx_reports(&obs, &findings, None, ctx.now);
+    let (fetches, served) = fetch_reports(&obs, ctx.now);
     DomainReport {
         unicode: names::unicode(&obs.domain),
         sts_record: None,
         tlsrpt_record: None,
         policy: None,
         verdict: Verdict::of(&findings),
-        readiness: readiness::domain(&obs, &findings, &addresses),
+        readiness: domain_readiness(&obs, &findings, &mx),
         findings,
-        addresses,
+        mx,
+        fetches,
+        served,
         judged_at: ctx.now,
         observations: obs,
     }
+}
+
+/// Every MX host judged: the pattern covering it, and each probed address with its
+/// verdict, readiness, checks and certificates.
+fn mx_reports(
+    obs: &Observations,
+    findings: &[Finding],
+    policy: Option<&crate::policy::Policy>,
+    now: i64,
+) -> Vec<MxReport> {
+    obs.mx_hosts
+        .iter()
+        .map(|host| MxReport {
+            matched_pattern: policy
+                .and_then(|p| p.matching_pattern(&host.name))
+                .map(str::to_string),
+            addresses: host
+                .probes
+                .iter()
+                .filter_map(|probe| {
+                    let addr = probe.addr?;
+                    let here = readiness::findings_at(findings, &host.name, addr);
+                    Some(AddressReport {
+                        addr,
+                        verdict: Verdict::of_all(here.iter().copied()),
+                        readiness: readiness::at_address(&obs.domain, probe, &here, findings),
+                        checks: here.iter().map(|f| f.check).collect(),
+                        certificates: certificates(presented(probe), now),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn domain_readiness(obs: &Observations, findings: &[Finding], mx: &[MxReport]) -> Readiness {
+    let addresses = mx.iter().flat_map(|m| &m.addresses).map(|a| &a.readiness);
+    readiness::domain(obs, findings, addresses)
+}
+
+/// The chain an MX address presented: in the TLS handshake, or else in the legacy one.
+fn presented(probe: &crate::observe::SmtpProbe) -> &[Vec<u8>] {
+    match (&probe.tls, &probe.legacy) {
+        (Some(tls), _) if !tls.chain.is_empty() => &tls.chain,
+        (_, Some(crate::observe::LegacyHello::ServerHello { chain, .. })) => chain,
+        _ => &[],
+    }
+}
+
+/// Every policy fetch judged, and which one served the body judged.
+fn fetch_reports(obs: &Observations, now: i64) -> (Vec<FetchReport>, Option<usize>) {
+    let PolicySource::Fetched(f) = &obs.policy else {
+        return (vec![], None);
+    };
+    let reports = f
+        .fetches
+        .iter()
+        .chain(&f.browser)
+        .map(|fetch| FetchReport {
+            certificates: fetch
+                .tls
+                .as_ref()
+                .map(|t| certificates(&t.chain, now))
+                .unwrap_or_default(),
+        })
+        .collect();
+    (reports, policy::served_index(f))
+}
+
+/// The certificates of a chain that parse, as reports show them.
+fn certificates(chain: &[Vec<u8>], now: i64) -> Vec<Certificate> {
+    chain
+        .iter()
+        .filter_map(|der| cert::summarize(der).ok())
+        .map(|summary| Certificate {
+            days_left: dates::days_left(summary.not_after, now),
+            summary,
+        })
+        .collect()
 }
 
 /// The findings as reported: each message names its subject, so that a grep of the output

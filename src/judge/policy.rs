@@ -42,11 +42,16 @@ pub fn judge(
 
 /// The response whose body is judged: the first complete 200.
 fn served(fetches: &PolicyFetches) -> Option<&HttpResponse> {
+    let i = served_index(fetches)?;
+    fetches.fetches[i].result.as_ref().ok()
+}
+
+/// Which fetch that is.
+pub fn served_index(fetches: &PolicyFetches) -> Option<usize> {
     fetches
         .fetches
         .iter()
-        .filter_map(|f| f.result.as_ref().ok())
-        .find(|r| r.status == 200 && !r.body_truncated)
+        .position(|f| matches!(&f.result, Ok(r) if r.status == 200 && !r.body_truncated))
 }
 
 /// The policy host's DNS and every address's fetch: each problem once when every address

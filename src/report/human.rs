@@ -4,12 +4,11 @@
 
 use std::io::{self, Write};
 
-use crate::cert;
 use crate::checks::Check;
 use crate::checks::Severity;
 use crate::dates;
 use crate::finding::{Finding, Subject, Verdict};
-use crate::judge::{DomainReport, LintReport};
+use crate::judge::{Certificate, DomainReport, LintReport};
 use crate::limits::POLICY_LINES_SHOWN;
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, ProbeFailure, SmtpProbe,
@@ -149,11 +148,9 @@ impl Domain<'_> {
                 if fetches.fetches.is_empty() {
                     writeln!(out, "  mta-sts.{d}: {}", no_address(&fetches.host))?;
                 }
-                for fetch in &fetches.fetches {
+                for (fetch, judged) in fetches.fetches.iter().zip(&self.report.fetches) {
                     writeln!(out, "  {}  {}", fetch.addr, fetch_summary(fetch))?;
-                    if let Some(tls) = &fetch.tls {
-                        self.chain(&tls.chain, out)?;
-                    }
+                    self.chain(&judged.certificates, out)?;
                     let at = Subject::Policy {
                         addr: Some(fetch.addr),
                     };
@@ -166,10 +163,10 @@ impl Domain<'_> {
         }
         self.findings.about(out, &Subject::Policy { addr: None })?;
 
-        let applied = self.report.policy.as_ref().and_then(|p| p.policy.as_ref());
-        for host in &obs.mx_hosts {
-            let pattern = applied.and_then(|p| p.matching_pattern(&host.name));
-            let covered = pattern
+        for (host, judged) in obs.mx_hosts.iter().zip(&self.report.mx) {
+            let covered = judged
+                .matched_pattern
+                .as_ref()
                 .map(|p| format!("  (policy: {})", escape(p)))
                 .unwrap_or_default();
             writeln!(
@@ -186,24 +183,19 @@ impl Domain<'_> {
                     addr: None,
                 },
             )?;
-            for probe in &host.probes {
-                let addr = probe.addr;
+            for (probe, address) in host.probes.iter().zip(&judged.addresses) {
                 writeln!(
                     out,
                     "  {}  {}",
-                    addr.map(|a| a.to_string()).unwrap_or_default(),
-                    self.probe_summary(probe)
+                    address.addr,
+                    probe_summary(probe, &address.certificates)
                 )?;
-                if let Some(tls) = &probe.tls {
-                    self.chain(&tls.chain, out)?;
-                }
-                if addr.is_some() {
-                    let at = Subject::Mx {
-                        host: name.clone(),
-                        addr,
-                    };
-                    self.findings.about(out, &at)?;
-                }
+                self.chain(&address.certificates, out)?;
+                let at = Subject::Mx {
+                    host: name.clone(),
+                    addr: Some(address.addr),
+                };
+                self.findings.about(out, &at)?;
             }
             if host.probes.is_empty() && obs.mx_checked {
                 writeln!(out, "  {}", no_address(&host.addresses))?;
@@ -224,61 +216,14 @@ impl Domain<'_> {
         summary_line(self.report, self.style, out)
     }
 
-    fn probe_summary(&self, p: &SmtpProbe) -> String {
-        let mut parts = Vec::new();
-        if let Some(banner) = &p.banner {
-            let text = banner
-                .lines
-                .first()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .unwrap_or_default();
-            parts.push(format!("{} {}", banner.code, escape(&text)));
-        }
-        if let Some(tls) = &p.tls {
-            if let Some(version) = &tls.version {
-                let cipher = tls
-                    .cipher
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default();
-                parts.push(format!("STARTTLS {version}{cipher}"));
-            }
-            if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
-                let names = if leaf.dns_names.is_empty() {
-                    leaf.subject.clone()
-                } else {
-                    leaf.dns_names.join(" ")
-                };
-                parts.push(format!(
-                    "cert {} until {}",
-                    escape(&names),
-                    dates::date(leaf.not_after)
-                ));
-            }
-        }
-        if let Some((step, failure)) = &p.failure {
-            // A failed handshake's reason is in the TLS session.
-            let why = match (failure, p.tls.as_ref().and_then(|t| t.error.as_ref())) {
-                (ProbeFailure::Tls, Some(tls)) => tls.to_string(),
-                _ => failure.to_string(),
-            };
-            parts.push(format!("failed at {}: {}", step.as_str(), escape(&why)));
-        }
-        parts.push(format!("{} ms", p.elapsed.as_millis()));
-        parts.join(", ")
-    }
-
     /// With `-v`: every certificate of a chain, a few lines each.
-    fn chain(&self, chain: &[Vec<u8>], out: &mut impl Write) -> io::Result<()> {
+    fn chain(&self, chain: &[Certificate], out: &mut impl Write) -> io::Result<()> {
         if !self.style.verbose {
             return Ok(());
         }
-        for (i, der) in chain.iter().enumerate() {
+        for (i, certificate) in chain.iter().enumerate() {
             let label = if i == 0 { "certificate" } else { "issued by  " };
-            let Ok(c) = cert::summarize(der) else {
-                writeln!(out, "      {label}  (unparseable)")?;
-                continue;
-            };
+            let c = &certificate.summary;
             let names = if c.dns_names.is_empty() {
                 String::new()
             } else {
@@ -295,7 +240,7 @@ impl Domain<'_> {
                 (Some(bits), None) => format!("{} {bits}", c.key_type),
                 (None, _) => c.key_type.clone(),
             };
-            let left = dates::days_left(c.not_after, self.report.judged_at);
+            let left = certificate.days_left;
             writeln!(
                 out,
                 "                   issuer {}; valid {} to {} ({left} days left); {key}; {}",
@@ -307,6 +252,51 @@ impl Domain<'_> {
         }
         Ok(())
     }
+}
+
+/// One address's session in a line: greeting, TLS, certificate, where it broke, time.
+fn probe_summary(p: &SmtpProbe, certificates: &[Certificate]) -> String {
+    let mut parts = Vec::new();
+    if let Some(banner) = &p.banner {
+        let text = banner
+            .lines
+            .first()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .unwrap_or_default();
+        parts.push(format!("{} {}", banner.code, escape(&text)));
+    }
+    if let Some(tls) = &p.tls
+        && let Some(version) = &tls.version
+    {
+        let cipher = tls
+            .cipher
+            .as_deref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        parts.push(format!("STARTTLS {version}{cipher}"));
+    }
+    if let Some(leaf) = certificates.first().map(|c| &c.summary) {
+        let names = if leaf.dns_names.is_empty() {
+            leaf.subject.clone()
+        } else {
+            leaf.dns_names.join(" ")
+        };
+        parts.push(format!(
+            "cert {} until {}",
+            escape(&names),
+            dates::date(leaf.not_after)
+        ));
+    }
+    if let Some((step, failure)) = &p.failure {
+        // A failed handshake's reason is in the TLS session.
+        let why = match (failure, p.tls.as_ref().and_then(|t| t.error.as_ref())) {
+            (ProbeFailure::Tls, Some(tls)) => tls.to_string(),
+            _ => failure.to_string(),
+        };
+        parts.push(format!("failed at {}: {}", step.as_str(), escape(&why)));
+    }
+    parts.push(format!("{} ms", p.elapsed.as_millis()));
+    parts.join(", ")
 }
 
 /// One finding: severity, id and evidence, then the hint (for errors and warnings, or

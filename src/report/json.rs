@@ -10,14 +10,13 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cert::{self, CertSummary};
 use crate::checks::{ResultType, Severity};
 use crate::dates;
 use crate::finding::{Finding, Subject, Verdict, policy_url};
-use crate::judge::{AddressReport, DomainReport, LintReport, Readiness};
+use crate::judge::{AddressReport, Certificate, DomainReport, FetchReport, LintReport, Readiness};
 use crate::observe::{
     Addresses, DnsAnswer, Families, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
-    TlsSession, TxtRecord,
+    TxtRecord,
 };
 use crate::policy::ParsedPolicy;
 use crate::report::Run;
@@ -236,9 +235,9 @@ struct ProbeJson {
     address: Option<String>,
     /// The judgement of this address: worst severity of its findings (and its host's),
     /// readiness, and the ids that fired.
-    verdict: Option<Verdict>,
+    verdict: Verdict,
     enforce_ready: Option<bool>,
-    readiness: Option<ReadinessJson>,
+    readiness: ReadinessJson,
     findings: Vec<&'static str>,
     banner: Option<ReplyJson>,
     ehlo: Option<ReplyJson>,
@@ -410,8 +409,6 @@ pub fn render(run: &Run, reports: &[DomainReport], out: &mut impl Write) -> io::
 
 fn domain(r: &DomainReport) -> DomainJson<'_> {
     let obs = &r.observations;
-    let now = r.judged_at;
-    let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
     DomainJson {
         domain: &obs.domain,
         unicode: r.unicode.as_deref(),
@@ -440,16 +437,15 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                 exchange: m.exchange.clone(),
             }),
         },
-        policy: policy(r, now),
+        policy: policy(r),
         mx: obs
             .mx_hosts
             .iter()
-            .map(|h| MxJson {
+            .zip(&r.mx)
+            .map(|(h, judged)| MxJson {
                 host: h.name.clone(),
                 preference: h.preference,
-                matched_pattern: applied
-                    .and_then(|p| p.matching_pattern(&h.name))
-                    .map(str::to_string),
+                matched_pattern: judged.matched_pattern.clone(),
                 addresses_lookup: addresses(&h.addresses),
                 tlsa: h.tlsa.as_ref().map(|l| {
                     lookup(l, |t| TlsaJson {
@@ -462,13 +458,8 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                 addresses: h
                     .probes
                     .iter()
-                    .map(|p| {
-                        let judged = r
-                            .addresses
-                            .iter()
-                            .find(|a| a.host == h.name && Some(a.addr) == p.addr);
-                        probe(p, judged, &obs.domain, now)
-                    })
+                    .zip(&judged.addresses)
+                    .map(|(p, a)| probe(p, a, &obs.domain))
                     .collect(),
             })
             .collect(),
@@ -513,7 +504,7 @@ impl From<&crate::record::TlsRptRecord> for TlsRptJson {
     }
 }
 
-fn policy(r: &DomainReport, now: i64) -> PolicyJson {
+fn policy(r: &DomainReport) -> PolicyJson {
     let obs = &r.observations;
     let parsed = r.policy.as_ref().map(parsed_policy);
     match &obs.policy {
@@ -527,15 +518,10 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
             parsed,
         },
         PolicySource::Fetched(f) => {
-            let body = f
-                .fetches
-                .iter()
-                .find_map(|f| {
-                    f.result
-                        .as_ref()
-                        .ok()
-                        .filter(|r| r.status == 200 && !r.body_truncated)
-                })
+            let body = r
+                .served
+                .and_then(|i| f.fetches.get(i))
+                .and_then(|f| f.result.as_ref().ok())
                 .map(|r| text(&r.body));
             PolicyJson {
                 source: "fetched",
@@ -546,7 +532,8 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
                     .fetches
                     .iter()
                     .chain(&f.browser)
-                    .map(|f| fetch(f, now))
+                    .zip(&r.fetches)
+                    .map(|(f, judged)| fetch(f, judged))
                     .collect(),
                 body,
                 parsed,
@@ -569,7 +556,7 @@ fn parsed_policy(p: &ParsedPolicy) -> ParsedPolicyJson {
     }
 }
 
-fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
+fn fetch(f: &PolicyFetch, judged: &FetchReport) -> FetchJson {
     let resp = f.result.as_ref().ok();
     FetchJson {
         address: f.addr.to_string(),
@@ -583,20 +570,18 @@ fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
             Err(e) => Some(e.to_string()),
             Ok(r) => r.body_error.as_ref().map(|e| e.to_string()),
         },
-        certificates: f.tls.as_ref().map(|t| certs(t, now)).unwrap_or_default(),
+        certificates: certs(&judged.certificates),
         elapsed_ms: f.elapsed.as_millis(),
     }
 }
 
-fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) -> ProbeJson {
+fn probe(p: &SmtpProbe, judged: &AddressReport, domain: &str) -> ProbeJson {
     ProbeJson {
         address: p.addr.map(|a| a.to_string()),
-        verdict: judged.map(|a| a.verdict),
-        enforce_ready: judged.and_then(|a| a.readiness.ready),
-        readiness: judged.map(|a| readiness(&a.readiness, domain)),
-        findings: judged
-            .map(|a| a.checks.iter().map(|c| c.id()).collect())
-            .unwrap_or_default(),
+        verdict: judged.verdict,
+        enforce_ready: judged.readiness.ready,
+        readiness: readiness(&judged.readiness, domain),
+        findings: judged.checks.iter().map(|c| c.id()).collect(),
         banner: p.banner.as_ref().map(reply),
         ehlo: p.ehlo.as_ref().map(reply),
         starttls_offered: p
@@ -610,7 +595,7 @@ fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) 
             version: t.version.clone(),
             cipher: t.cipher.clone(),
             error: t.error.as_ref().map(|e| e.to_string()),
-            certificates: certs(t, now),
+            certificates: certs(&judged.certificates),
         }),
         ehlo_after_tls: p.ehlo_after_tls.as_ref().map(reply),
         failure: p.failure.as_ref().map(|(step, f)| FailureJson {
@@ -621,22 +606,21 @@ fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) 
     }
 }
 
-fn certs(t: &TlsSession, now: i64) -> Vec<CertJson> {
-    t.chain
+fn certs(chain: &[Certificate]) -> Vec<CertJson> {
+    chain
         .iter()
-        .filter_map(|der| cert::summarize(der).ok())
-        .map(|c: CertSummary| CertJson {
-            days_left: dates::days_left(c.not_after, now),
-            not_before: dates::rfc3339(c.not_before),
-            not_after: dates::rfc3339(c.not_after),
-            subject: c.subject,
-            issuer: c.issuer,
-            serial: c.serial,
-            dns_names: c.dns_names,
-            key_type: c.key_type,
-            key_bits: c.key_bits,
-            signature_algorithm: c.signature_algorithm,
-            sha256: c.sha256,
+        .map(|c| CertJson {
+            days_left: c.days_left,
+            not_before: dates::rfc3339(c.summary.not_before),
+            not_after: dates::rfc3339(c.summary.not_after),
+            subject: c.summary.subject.clone(),
+            issuer: c.summary.issuer.clone(),
+            serial: c.summary.serial.clone(),
+            dns_names: c.summary.dns_names.clone(),
+            key_type: c.summary.key_type.clone(),
+            key_bits: c.summary.key_bits,
+            signature_algorithm: c.summary.signature_algorithm.clone(),
+            sha256: c.summary.sha256.clone(),
         })
         .collect()
 }
