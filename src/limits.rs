@@ -11,6 +11,26 @@ pub const MAX_MX_HOSTS: usize = 16;
 /// At most this many addresses of one host are probed.
 pub const MAX_ADDRESSES: usize = 8;
 
+// A run over many domains.
+/// Domains audited at once by default: enough to keep a bulk run busy while most of them
+/// wait on the network.
+pub const JOBS: u16 = 64;
+
+/// SMTP connections open at once to one remote address: a few, so that auditing the
+/// thousands of domains a provider hosts does not look like an attack on its MX hosts.
+pub const MAX_PER_ADDRESS: usize = 2;
+
+/// MX probes kept for reuse by later domains ((host, address) pairs); the oldest done
+/// are forgotten first, so memory stays flat however long the list.
+pub const PROBE_CACHE_ENTRIES: usize = 4096;
+
+/// DNS answers the run's resolver keeps (hickory's cache, by entries).
+pub const DNS_CACHE_ENTRIES: usize = 8192;
+
+/// Domains every connection of which failed, concurrently, before the audit concludes that
+/// outbound port 25 is blocked here without waiting for the others.
+pub const PORT25_EVIDENCE: usize = 4;
+
 // DNS.
 /// At most this many records of one RRset are kept.
 pub const MAX_RECORDS: usize = 64;

@@ -68,6 +68,8 @@ impl Dns {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ndots = 0;
         opts.preserve_intermediates = true;
+        // One cache for the run: the MX hosts a provider shares are looked up once.
+        opts.cache_size = crate::limits::DNS_CACHE_ENTRIES as u64;
         let resolver = builder.build().context("building the DNS resolver")?;
         Ok(Dns {
             resolver,

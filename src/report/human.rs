@@ -15,7 +15,8 @@ use crate::observe::{
     TxtRecord,
 };
 use crate::policy::ParsedPolicy;
-use crate::report::{Style, escape};
+use crate::report::{Run, Sink, Style, escape};
+use crate::tally::Tally;
 
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[31m";
@@ -25,25 +26,89 @@ const GREEN: &str = "\x1b[32m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> io::Result<()> {
-    for (i, report) in reports.iter().enumerate() {
-        if i > 0 {
-            writeln!(out)?;
+/// Most common finding ids shown in the closing summary.
+const COMMON_SHOWN: usize = 5;
+
+/// Each domain as it comes, grouped by stage; for more than one domain, a closing summary.
+pub struct HumanSink<'a, W> {
+    style: Style,
+    out: &'a mut W,
+    written: usize,
+}
+
+impl<'a, W: Write> HumanSink<'a, W> {
+    pub fn new(style: Style, out: &'a mut W) -> Self {
+        HumanSink {
+            style,
+            out,
+            written: 0,
         }
+    }
+}
+
+impl<W: Write> Sink for HumanSink<'_, W> {
+    fn begin(&mut self, _run: &Run) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
+        if self.written > 0 {
+            writeln!(self.out)?;
+        }
+        self.written += 1;
         Domain {
             report,
-            style,
-            findings: Printer::new(&report.findings, style),
+            style: self.style,
+            findings: Printer::new(&report.findings, self.style),
         }
-        .render(out)?;
+        .render(self.out)?;
+        self.out.flush()
     }
-    if reports.len() > 1 {
+
+    fn end(&mut self, tally: &Tally) -> io::Result<()> {
+        if tally.domains < 2 {
+            return Ok(());
+        }
+        let out = &mut *self.out;
         writeln!(out)?;
-        for report in reports {
-            summary_line(report, style, out)?;
+        writeln!(
+            out,
+            "{}",
+            paint(
+                self.style,
+                BOLD,
+                &format!(
+                    "{} domains: {} pass, {} warn, {} fail, {} not audited from here; {} not enforce-ready",
+                    tally.domains,
+                    tally.pass,
+                    tally.warn,
+                    tally.fail,
+                    tally.not_audited,
+                    tally.not_ready
+                )
+            )
+        )?;
+        let common = tally.most_common(COMMON_SHOWN);
+        if !common.is_empty() {
+            writeln!(out, "Most common findings:")?;
+            for (check, n) in common {
+                writeln!(out, "  {n:>6}  {}  {}", check.id(), check.info().title)?;
+            }
         }
+        if !tally.slowest().is_empty() {
+            writeln!(out, "Slowest MX addresses:")?;
+            for slow in tally.slowest() {
+                writeln!(
+                    out,
+                    "  {:>6} ms  {} at {}",
+                    slow.took.as_millis(),
+                    escape(&slow.host),
+                    slow.addr
+                )?;
+            }
+        }
+        out.flush()
     }
-    Ok(())
 }
 
 struct Domain<'a> {

@@ -19,21 +19,22 @@ use crate::observe::{
     TxtRecord,
 };
 use crate::policy::ParsedPolicy;
-use crate::report::Run;
+use crate::report::{Run, Sink};
+use crate::tally::Tally;
 
 /// 2: severities follow consequence, `enforce_ready` is unknown (`null`) for an address
 /// that could not be tested, with reasons; run-level `judged_at` and `options`; findings
 /// carry `line`; `checks --format json` is a document.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The document but for its domains, which follow one by one.
 #[derive(Serialize)]
-struct Document<'a> {
+struct Head {
     schema_version: u32,
     tool: Tool,
     /// When the run judged its domains (RFC 3339).
     judged_at: String,
     options: OptionsJson,
-    domains: Vec<DomainJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -77,7 +78,7 @@ fn options(run: &Run) -> OptionsJson {
 }
 
 #[derive(Serialize)]
-struct DomainJson<'a> {
+pub(crate) struct DomainJson<'a> {
     domain: &'a str,
     /// The Unicode form of an IDN, else null.
     unicode: Option<&'a str>,
@@ -395,19 +396,61 @@ fn counts(findings: &[Finding]) -> Counts {
     }
 }
 
-pub fn render(run: &Run, reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
-    let doc = Document {
+/// One document, written as it goes: the run first, then each domain (in the order
+/// given to it), then the end. The bytes are those of the whole document pretty-printed
+/// at once.
+pub struct JsonSink<'a, W> {
+    out: &'a mut W,
+    domains: usize,
+}
+
+impl<'a, W: Write> JsonSink<'a, W> {
+    pub fn new(out: &'a mut W) -> Self {
+        JsonSink { out, domains: 0 }
+    }
+}
+
+impl<W: Write> Sink for JsonSink<'_, W> {
+    fn begin(&mut self, run: &Run) -> io::Result<()> {
+        let head = serde_json::to_string_pretty(&head(run))?;
+        // The head is an object: its closing brace comes after the domains.
+        let open = head.strip_suffix("\n}").unwrap_or(&head);
+        write!(self.out, "{open},\n  \"domains\": [")
+    }
+
+    fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(&domain(report))?;
+        let sep = if self.domains == 0 { "\n" } else { ",\n" };
+        self.domains += 1;
+        write!(self.out, "{sep}")?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                writeln!(self.out)?;
+            }
+            write!(self.out, "    {line}")?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _tally: &Tally) -> io::Result<()> {
+        if self.domains > 0 {
+            write!(self.out, "\n  ")?;
+        }
+        writeln!(self.out, "]\n}}")?;
+        self.out.flush()
+    }
+}
+
+fn head(run: &Run) -> Head {
+    Head {
         schema_version: SCHEMA_VERSION,
         tool: tool(),
         judged_at: dates::rfc3339(run.judged_at),
         options: options(run),
-        domains: reports.iter().map(domain).collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    }
 }
 
-fn domain(r: &DomainReport) -> DomainJson<'_> {
+pub(crate) fn domain(r: &DomainReport) -> DomainJson<'_> {
     let obs = &r.observations;
     DomainJson {
         domain: &obs.domain,

@@ -33,7 +33,7 @@ fn pure(src: &Path, path: &Path) -> bool {
     let rel = path.strip_prefix(src).expect("under src");
     let first = rel.components().next().expect("a component");
     let name = first.as_os_str().to_string_lossy();
-    !["net", "net.rs", "cli.rs", "main.rs", "lib.rs"].contains(&name.as_ref())
+    !["net", "net.rs", "cli.rs", "main.rs", "lib.rs", "run.rs"].contains(&name.as_ref())
 }
 
 #[test]
