@@ -71,7 +71,7 @@ pub const MAX_LINES: usize = 100;
 /// Octets of a line that is not an SMTP reply kept for the report.
 pub const MAX_GARBAGE: usize = 64;
 
-/// Longest wait for the reply to QUIT: the probe has its answers by then.
+/// Longest wait to say QUIT and close the connection (its reply is not waited for).
 pub const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 // TLS.

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 pub use crate::observe::Families;
 use crate::observe::{
     Addresses, DnsAnswer, LegacyHello, Lookup, MxHost, MxRecord, Observations, PolicyFetches,
-    PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TxtRecord,
+    PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TlsaRecord, TxtRecord,
 };
 use dns::Dns;
 use probes::{PerAddress, Probes};
@@ -217,7 +217,7 @@ impl Net {
                 None => https::gave_up(addr, agent),
             }
         };
-        let targets = self.targets(&addresses);
+        let targets = self.targets(&addresses.all(), MAX_ADDRESSES);
         let fetches = join_all(targets.iter().map(|&a| fetch(a, https::MTA_USER_AGENT))).await;
         // Bot protection answers non-browsers with these; ask again as a browser to tell.
         let blocked = fetches
@@ -262,19 +262,9 @@ impl Net {
         .await
     }
 
+    /// One MX host: its addresses, its TLSA records, and a probe of each address.
     async fn mx_host(&self, name: String, preference: u16, deadline: Instant) -> MxHost {
-        // An IP literal as MX target: senders look it up as a name and fail, so do we.
-        let addresses = self.0.dns.addresses(&name, deadline).await;
-        let (tlsa, probes) = if self.0.cfg.skip_mx {
-            (None, vec![])
-        } else {
-            let tlsa_name = format!("_25._tcp.{name}");
-            let tlsa = self.0.dns.tlsa(&tlsa_name, deadline);
-            let targets = self.targets(&addresses);
-            let probes = join_all(targets.iter().map(|&addr| self.smtp(&name, addr, deadline)));
-            let (tlsa, probes) = join!(tlsa, probes);
-            (Some(tlsa), probes)
-        };
+        let (addresses, tlsa, probes) = self.look_and_probe(&name, deadline).await;
         MxHost {
             name,
             preference,
@@ -284,13 +274,53 @@ impl Net {
         }
     }
 
-    /// The addresses to probe: those of the allowed families, bounded.
-    fn targets(&self, addresses: &Addresses) -> Vec<IpAddr> {
-        let mut all = addresses.all();
-        all.retain(|a| self.0.cfg.families.allows(*a));
+    /// What [`Net::mx_host`] learns. Nothing waits for what it does not need: the TLSA
+    /// lookup starts with the address lookups, and the IPv4 addresses are probed as soon as
+    /// the A lookup answers.
+    async fn look_and_probe(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> (Addresses, Option<Lookup<TlsaRecord>>, Vec<SmtpProbe>) {
+        let dns = &self.0.dns;
+        // An IP literal as MX target: senders look it up as a name and fail, so do we.
+        let a = dns.a(name, deadline).shared();
+        let aaaa = dns.aaaa(name, deadline).shared();
+        let addresses = async {
+            let (a, aaaa) = join!(a.clone(), aaaa.clone());
+            dns.explained(name, a, aaaa, deadline).await
+        };
+        if self.0.cfg.skip_mx {
+            return (addresses.await, None, vec![]);
+        }
+        let tlsa_name = format!("_25._tcp.{name}");
+        let tlsa = dns.tlsa(&tlsa_name, deadline);
+        let v4 = async {
+            let a = a.clone().await;
+            let targets = self.targets(a.records(), MAX_ADDRESSES);
+            join_all(targets.iter().map(|&addr| self.smtp(name, addr, deadline))).await
+        };
+        let v6 = async {
+            let (a, aaaa) = join!(a.clone(), aaaa.clone());
+            let taken = self.targets(a.records(), MAX_ADDRESSES).len();
+            let targets = self.targets(aaaa.records(), MAX_ADDRESSES.saturating_sub(taken));
+            join_all(targets.iter().map(|&addr| self.smtp(name, addr, deadline))).await
+        };
+        let (addresses, tlsa, mut probes, v6) = join!(addresses, tlsa, v4, v6);
+        probes.extend(v6);
+        (addresses, Some(tlsa), probes)
+    }
+
+    /// The addresses to probe: those of the allowed families, at most `room`, in order.
+    fn targets(&self, addresses: &[IpAddr], room: usize) -> Vec<IpAddr> {
+        let mut all: Vec<IpAddr> = addresses
+            .iter()
+            .copied()
+            .filter(|a| self.0.cfg.families.allows(*a))
+            .collect();
         all.sort();
         all.dedup();
-        all.truncate(MAX_ADDRESSES);
+        all.truncate(room);
         all
     }
 
@@ -303,15 +333,9 @@ impl Net {
             let (net, host) = (self.clone(), host.to_string());
             async move { net.probe(&host, addr, deadline).await }.boxed()
         };
+        // Every step of the probe is bounded by that deadline: it ends in time.
         let shared = self.0.probes.get(host, dial, start);
-        match tokio::time::timeout_at(deadline, shared).await {
-            Ok(probe) => (*probe).clone(),
-            Err(_) => SmtpProbe {
-                addr: Some(addr),
-                failure: Some((Step::Connect, ProbeFailure::Timeout)),
-                ..SmtpProbe::default()
-            },
-        }
+        (*shared.await).clone()
     }
 
     /// One SMTP session with `host` at `addr`, and the legacy hello when rustls was

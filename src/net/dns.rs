@@ -193,15 +193,35 @@ impl Dns {
     /// that a host delegated to a name that is gone is not reported as missing, nor a loop
     /// as absence.
     pub async fn addresses(&self, name: &str, deadline: Instant) -> Addresses {
-        let a = self.lookup(name, RecordType::A, deadline, |d| match d {
+        let (a, aaaa) = join!(self.a(name, deadline), self.aaaa(name, deadline));
+        self.explained(name, a, aaaa, deadline).await
+    }
+
+    pub async fn a(&self, name: &str, deadline: Instant) -> Lookup<IpAddr> {
+        self.lookup(name, RecordType::A, deadline, |d| match d {
             RData::A(a) => Some(IpAddr::V4(a.0)),
             _ => None,
-        });
-        let aaaa = self.lookup(name, RecordType::AAAA, deadline, |d| match d {
+        })
+        .await
+    }
+
+    pub async fn aaaa(&self, name: &str, deadline: Instant) -> Lookup<IpAddr> {
+        self.lookup(name, RecordType::AAAA, deadline, |d| match d {
             RData::AAAA(a) => Some(IpAddr::V6(a.0)),
             _ => None,
-        });
-        let (mut a, mut aaaa) = join!(a, aaaa);
+        })
+        .await
+    }
+
+    /// The A and AAAA lookups of `name`, with the CNAME chain behind them when neither
+    /// found anything.
+    pub async fn explained(
+        &self,
+        name: &str,
+        mut a: Lookup<IpAddr>,
+        mut aaaa: Lookup<IpAddr>,
+        deadline: Instant,
+    ) -> Addresses {
         if absent(&a) && absent(&aaaa) {
             let (cnames, failure) = self.cname_chain(name, deadline).await;
             explain(&mut a, cnames.clone(), failure.clone());
