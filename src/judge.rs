@@ -1,6 +1,7 @@
 //! Turns a domain's [`Observations`] into findings, a verdict and the enforce-readiness
 //! answer. Pure: no I/O, and the time is passed in.
 
+mod certs;
 mod dns;
 mod mx;
 mod policy;
@@ -10,16 +11,16 @@ pub use readiness::{Readiness, Reason};
 
 use rustls::RootCertStore;
 
-use crate::cert::{self, CertProblem};
+use crate::cert;
 use crate::checks::Check;
 use crate::dates;
-use crate::finding::{Finding, Problem, Subject, Verdict};
+use crate::finding::{Finding, Subject, Verdict};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::names;
 use crate::observe::{
-    Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step, TlsSession,
+    Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step,
 };
 use crate::policy::{Mode, ParsedPolicy};
 use crate::record::{StsRecord, TlsRptRecord};
@@ -620,203 +621,4 @@ fn family_unreachable(failure: &Option<(Step, ProbeFailure)>) -> bool {
         failure,
         Some((Step::Connect, ProbeFailure::NetworkUnreachable))
     )
-}
-
-/// Whose certificate is judged: the checks differ, the rules do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
-    PolicyHost,
-    Mx,
-}
-
-/// Everything wrong with the certificate chain a server presented for `host`.
-fn certificate(
-    tls: &TlsSession,
-    host: &str,
-    ctx: &Context<'_>,
-    endpoint: Endpoint,
-) -> Vec<Problem> {
-    let policy_host = endpoint == Endpoint::PolicyHost;
-    let pick = |for_policy: Check, for_mx: Check| if policy_host { for_policy } else { for_mx };
-    let mut out = Vec::new();
-    for problem in cert::judge_chain(&tls.chain, host, ctx.now, ctx.roots) {
-        let (check, message) = match problem {
-            CertProblem::Expired { subject, not_after } => (
-                pick(Check::StsHostCertExpired, Check::SmtpCertExpired),
-                format!(
-                    "the certificate {subject} expired on {} ({})",
-                    dates::rfc3339(not_after),
-                    dates::relative(not_after, ctx.now)
-                ),
-            ),
-            CertProblem::NotYetValid {
-                subject,
-                not_before,
-            } => (
-                pick(Check::StsHostCertNotYetValid, Check::SmtpCertNotYetValid),
-                format!(
-                    "the certificate {subject} is valid only from {}",
-                    dates::rfc3339(not_before)
-                ),
-            ),
-            CertProblem::NameMismatch {
-                host,
-                dns_names,
-                cn_only,
-            } => {
-                let names = if dns_names.is_empty() {
-                    "none".to_string()
-                } else {
-                    dns_names.join(", ")
-                };
-                let cn = if cn_only {
-                    "; only the subject CN matches, and senders use the subject alternative names"
-                } else {
-                    ""
-                };
-                (
-                    pick(Check::StsHostCertName, Check::SmtpCertHostname),
-                    format!("the certificate does not cover {host}: its DNS names are {names}{cn}"),
-                )
-            }
-            CertProblem::SelfSigned => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertSelfSigned),
-                "the certificate is self-signed".to_string(),
-            ),
-            CertProblem::Incomplete { missing_issuer } => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertChainIncomplete),
-                format!(
-                    "the server did not send the certificate of the issuer {missing_issuer}, which is not a trusted root"
-                ),
-            ),
-            CertProblem::Untrusted { reason } => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                format!("the chain does not lead to a trusted root: {reason}"),
-            ),
-            CertProblem::Unparseable(why) => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                format!("the certificate cannot be parsed: {why}"),
-            ),
-            CertProblem::NoCertificate => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                "the server presented no certificate".to_string(),
-            ),
-            // Strength is judged on the MX hosts only: the policy host is a web server, and
-            // its TLS is the web PKI's business.
-            CertProblem::WeakKey { .. } | CertProblem::Sha1Signature { .. } if policy_host => {
-                continue;
-            }
-            CertProblem::WeakKey {
-                subject,
-                key_type,
-                bits,
-            } => (
-                Check::SmtpCertWeakKey,
-                format!("the certificate {subject} has a {bits}-bit {key_type} key"),
-            ),
-            CertProblem::Sha1Signature { subject } => (
-                Check::SmtpCertSha1,
-                format!("the certificate {subject} is signed with SHA-1"),
-            ),
-        };
-        out.push(Problem::new(check, message));
-    }
-    if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
-        let left = dates::days_left(leaf.not_after, ctx.now);
-        if (0..i64::from(ctx.expiry_warning_days)).contains(&left) {
-            out.push(Problem::new(
-                pick(Check::StsHostCertExpiring, Check::SmtpCertExpiring),
-                format!(
-                    "the certificate {} expires on {} ({})",
-                    leaf.subject,
-                    dates::rfc3339(leaf.not_after),
-                    dates::relative(leaf.not_after, ctx.now)
-                ),
-            ));
-        }
-    }
-    if tls.chain_truncated && policy_host {
-        out.push(Problem::new(
-            Check::AuditLimit,
-            format!("the server sent more than {} certificates; only the first were judged (the audit's limit)", crate::limits::MAX_CHAIN_CERTS),
-        ));
-    } else if tls.chain_truncated {
-        out.push(Problem::new(
-            Check::SmtpCertChainLimit,
-            format!(
-                "the server sent more than {} certificates; only the first were judged",
-                crate::limits::MAX_CHAIN_CERTS
-            ),
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cert::tests::{FIXTURE_ROOT, FIXTURE_TIME, SHA1_LEAF, WEAK_RSA_LEAF};
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    fn der(pem: &str) -> Vec<u8> {
-        CertificateDer::from_pem_slice(pem.as_bytes())
-            .expect("PEM")
-            .to_vec()
-    }
-
-    fn ids(chain: &[&str], host: &str, endpoint: Endpoint) -> Vec<&'static str> {
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(der(FIXTURE_ROOT)))
-            .expect("root");
-        let ctx = Context {
-            now: FIXTURE_TIME,
-            roots: &roots,
-            expiry_warning_days: 14,
-            timeout: Duration::from_secs(10),
-            dns_silent: None,
-            port25_reached: true,
-        };
-        let tls = TlsSession {
-            chain: chain.iter().map(|p| der(p)).collect(),
-            ..TlsSession::default()
-        };
-        certificate(&tls, host, &ctx, endpoint)
-            .iter()
-            .map(|p| p.check.id())
-            .collect()
-    }
-
-    /// rustls can serve neither of these certificates, so the lab cannot: the mapping is
-    /// tested here, on certificates made once with openssl (see cert.rs).
-    #[test]
-    fn weak_keys_and_sha1_signatures_are_warnings_on_mx_hosts_only() {
-        assert_eq!(
-            ids(
-                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
-                "weak.example.test",
-                Endpoint::Mx
-            ),
-            ["smtp-cert-weak-key"]
-        );
-        // webpki refuses SHA-1 signatures, so senders do not trust the chain either.
-        assert_eq!(
-            ids(
-                &[SHA1_LEAF, FIXTURE_ROOT],
-                "sha1.example.test",
-                Endpoint::Mx
-            ),
-            ["smtp-cert-untrusted", "smtp-cert-sha1"]
-        );
-        // The policy host is a web server: strength is the web PKI's business there.
-        assert_eq!(
-            ids(
-                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
-                "weak.example.test",
-                Endpoint::PolicyHost
-            ),
-            Vec::<&str>::new()
-        );
-    }
 }

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, Readiness, address_lookups, certificate};
+use crate::judge::certs::{Endpoint, certificate};
+use crate::judge::{Context, Readiness, address_lookups};
 use crate::limits::SLOW_FETCH;
 use crate::observe::{
     Addresses, FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
