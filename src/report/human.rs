@@ -179,14 +179,24 @@ impl Domain<'_> {
     }
 
     fn render(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let obs = &self.report.observations;
-        let d = &obs.domain;
+        let d = &self.report.observations.domain;
         let title = match &self.report.unicode {
             Some(unicode) => format!("{unicode} ({d})"),
             None => d.clone(),
         };
         writeln!(out, "{}", self.paint(BOLD, &escape(&title)))?;
+        self.dns(out)?;
+        self.policy(out)?;
+        self.mx(out)?;
+        if self.findings.left() {
+            writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
+            self.findings.print(out, |_| true)?;
+        }
+        summary_line(self.report, self.style, out)
+    }
 
+    fn dns(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
         writeln!(out, "{}", self.paint(BOLD, "DNS"))?;
         writeln!(
             out,
@@ -202,9 +212,13 @@ impl Domain<'_> {
             txt_summary(&obs.tlsrpt)
         )?;
         self.findings.about(out, &Subject::TlsRptRecord)?;
-        writeln!(out, "  {d} MX  {}", mx_summary(&obs.mx))?;
-        self.findings.about(out, &Subject::MxRecords)?;
+        writeln!(out, "  {} MX  {}", obs.domain, mx_summary(&obs.mx))?;
+        self.findings.about(out, &Subject::MxRecords)
+    }
 
+    fn policy(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
+        let d = &obs.domain;
         writeln!(out, "{}", self.paint(BOLD, "Policy"))?;
         match &obs.policy {
             PolicySource::Draft { path, .. } => writeln!(out, "  draft {}", escape(path))?,
@@ -226,8 +240,11 @@ impl Domain<'_> {
         if let Some(parsed) = &self.report.policy {
             policy_body(parsed, &mut self.findings, out)?;
         }
-        self.findings.about(out, &Subject::Policy { addr: None })?;
+        self.findings.about(out, &Subject::Policy { addr: None })
+    }
 
+    fn mx(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
         for (host, judged) in obs.mx_hosts.iter().zip(&self.report.mx) {
             let covered = judged
                 .matched_pattern
@@ -240,14 +257,11 @@ impl Domain<'_> {
                 self.paint(BOLD, &format!("MX {}", host.preference)),
                 self.paint(BOLD, &escape(&host.name))
             )?;
-            let name = host.name.clone();
-            self.findings.about(
-                out,
-                &Subject::Mx {
-                    host: name.clone(),
-                    addr: None,
-                },
-            )?;
+            let subject = |addr| Subject::Mx {
+                host: host.name.clone(),
+                addr,
+            };
+            self.findings.about(out, &subject(None))?;
             for (probe, address) in host.probes.iter().zip(&judged.addresses) {
                 writeln!(
                     out,
@@ -256,11 +270,7 @@ impl Domain<'_> {
                     probe_summary(probe, &address.certificates)
                 )?;
                 self.chain(&address.certificates, out)?;
-                let at = Subject::Mx {
-                    host: name.clone(),
-                    addr: Some(address.addr),
-                };
-                self.findings.about(out, &at)?;
+                self.findings.about(out, &subject(Some(address.addr)))?;
             }
             if host.probes.is_empty() && obs.mx_checked {
                 writeln!(out, "  {}", no_address(&host.addresses))?;
@@ -273,12 +283,7 @@ impl Domain<'_> {
                 self.paint(DIM, "MX hosts: SMTP checks skipped (--skip-mx)")
             )?;
         }
-
-        if self.findings.left() {
-            writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
-            self.findings.print(out, |_| true)?;
-        }
-        summary_line(self.report, self.style, out)
+        Ok(())
     }
 
     /// With `-v`: every certificate of a chain, a few lines each.
