@@ -2,7 +2,7 @@
 //! 127.0.0.1 port for UDP and TCP. Built on hickory-proto messages instead of a zone file
 //! so that any name can fail on demand (SERVFAIL, REFUSED, never answering).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -47,13 +47,18 @@ pub enum Failure {
 }
 
 /// The records and failure modes the server answers from. Names are compared
-/// case-insensitively, with or without a trailing dot.
+/// case-insensitively, with or without a trailing dot. Indexed by name, so that a zone of
+/// a hosted provider's 100,000 domains answers each query as fast as a small one.
 #[derive(Debug, Clone, Default)]
 pub struct Zone {
-    /// (owner name, data), in insertion order: the order of answers.
-    pub records: Vec<(String, RData)>,
-    /// (name, record type or every type, failure): checked before any record.
-    pub failures: Vec<(String, Option<RecordType>, Failure)>,
+    /// Each owner name's records, in insertion order: the order of answers.
+    records: HashMap<String, Vec<RData>>,
+    /// Every owner name and every name above one (empty non-terminals): the names that
+    /// exist, so NODATA rather than NXDOMAIN.
+    exists: HashSet<String>,
+    /// Each name's failures (a record type, or every type), checked before any record;
+    /// the first that matches wins.
+    failures: HashMap<String, Vec<(Option<RecordType>, Failure)>>,
 }
 
 impl Zone {
@@ -140,24 +145,40 @@ impl Zone {
 
     /// Fail queries for `name` of one type (`Some(RecordType::AAAA)`) or of all (`None`).
     pub fn fail(&mut self, name: &str, rtype: Option<RecordType>, how: Failure) -> &mut Zone {
-        self.failures.push((normalize(name), rtype, how));
+        self.failures
+            .entry(normalize(name))
+            .or_default()
+            .push((rtype, how));
         self
     }
 
     /// Adds everything in `other` after this zone's own records and failures.
     pub fn extend(&mut self, other: &Zone) -> &mut Zone {
         for (name, data) in &other.records {
-            self.add(name, data.clone());
+            for d in data {
+                self.add(name, d.clone());
+            }
         }
-        self.failures.extend(other.failures.iter().cloned());
+        for (name, failures) in &other.failures {
+            let here = self.failures.entry(name.clone()).or_default();
+            here.extend(failures.iter().cloned());
+        }
         self
     }
 
     /// Adds a record unless it is already there: an RRset is a set.
     fn add(&mut self, name: &str, data: RData) -> &mut Zone {
-        let record = (normalize(name), data);
-        if !self.records.contains(&record) {
-            self.records.push(record);
+        let name = normalize(name);
+        let mut above = name.as_str();
+        while self.exists.insert(above.to_string()) {
+            match above.split_once('.') {
+                Some((_, parent)) => above = parent,
+                None => break,
+            }
+        }
+        let here = self.records.entry(name).or_default();
+        if !here.contains(&data) {
+            here.push(data);
         }
         self
     }
@@ -168,15 +189,16 @@ impl Zone {
         let mut answers = Vec::new();
         let mut seen = HashSet::new();
         loop {
-            if let Some(&(_, _, how)) = self
-                .failures
-                .iter()
-                .find(|(n, t, _)| *n == name && t.is_none_or(|t| t == rtype))
-            {
+            let failure = self.failures.get(&name).and_then(|f| {
+                f.iter()
+                    .find(|(t, _)| t.is_none_or(|t| t == rtype))
+                    .map(|&(_, how)| how)
+            });
+            if let Some(how) = failure {
                 return Err(how);
             }
-            let here = || self.records.iter().filter(|(n, _)| *n == name);
-            let cname = here().find_map(|(_, d)| match d {
+            let here = self.records.get(&name).map_or(&[][..], Vec::as_slice);
+            let cname = here.iter().find_map(|d| match d {
                 RData::CNAME(c) if rtype != RecordType::CNAME => Some(c.0.clone()),
                 _ => None,
             });
@@ -191,19 +213,15 @@ impl Zone {
                 continue;
             }
             answers.extend(
-                here()
-                    .filter(|(_, d)| d.record_type() == rtype)
-                    .map(|(n, d)| record(n, d.clone())),
+                here.iter()
+                    .filter(|d| d.record_type() == rtype)
+                    .map(|d| record(&name, d.clone())),
             );
             if answers.iter().any(|r| r.record_type() == rtype) {
                 return Ok(Answer::records(answers));
             }
-            let exists = self
-                .records
-                .iter()
-                .any(|(n, _)| *n == name || n.ends_with(&format!(".{name}")));
             return Ok(Answer {
-                code: if exists {
+                code: if self.exists.contains(&name) {
                     ResponseCode::NoError
                 } else {
                     ResponseCode::NXDomain
