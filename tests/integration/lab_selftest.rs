@@ -4,7 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
@@ -1168,4 +1168,87 @@ async fn world_runs_the_binary() {
         .await;
     // The tool's own behaviour is for the end-to-end tests; here: it ran to an exit.
     assert!(out.status.code().is_some(), "{out:?}");
+}
+
+// ---- Latency ----
+
+/// The one-way delay of the latency self-test: the benchmarks' own.
+const ONE_WAY: Duration = Duration::from_millis(50);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_delays_every_path_like_a_link() {
+    let d = ONE_WAY;
+    let mut w = World::new().with_latency(d);
+    let dep = w.good_deployment("example.test");
+    let run = w.start(dep).await;
+    let config = run.config();
+
+    // DNS: an answer a round trip after the query.
+    let r = resolver(run.dns.addr());
+    let started = Instant::now();
+    let mx = lookup(&r, "example.test.", RecordType::MX).await;
+    let took = started.elapsed();
+    assert!(matches!(mx, Outcome::Records(_)), "{mx:?}");
+    assert!(took >= 2 * d && took < 4 * d, "DNS took {took:?}");
+
+    // SMTP: the banner 2 round trips after connecting (the handshake, then the server's
+    // first bytes), each reply one round trip after its command.
+    let at = config.dial("mx1.example.test", "192.0.2.10".parse().expect("ip"), 25);
+    assert_ne!(
+        at.port(),
+        run.smtp("192.0.2.10").addr().port(),
+        "via the proxy"
+    );
+    let started = Instant::now();
+    let tcp = TcpStream::connect(at).await.expect("connect");
+    let mut c = SmtpClient {
+        rd: BufReader::new(tcp),
+    };
+    assert_eq!(c.reply().await.map(|r| r.0), Some(220));
+    let took = started.elapsed();
+    assert!(took >= 4 * d && took < 6 * d, "banner after {took:?}");
+    let started = Instant::now();
+    assert_eq!(c.send("EHLO c.test").await.map(|r| r.0), Some(250));
+    let took = started.elapsed();
+    assert!(took >= 2 * d && took < 4 * d, "EHLO reply after {took:?}");
+
+    // Commands in flight together come back together: the delay does not serialize.
+    let started = Instant::now();
+    for _ in 0..5 {
+        let out = c.rd.get_mut();
+        out.write_all(b"NOOP\r\n").await.expect("send");
+        out.flush().await.expect("flush");
+    }
+    for _ in 0..5 {
+        assert_eq!(c.reply().await.map(|r| r.0), Some(250));
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= 2 * d && took < 4 * d,
+        "5 pipelined NOOPs took {took:?}"
+    );
+    assert_eq!(run.smtp("192.0.2.10").connections(), 1);
+
+    // HTTPS: a TLS 1.3 handshake done 2 round trips after connecting (the ClientHello
+    // waits for the TCP handshake, then one round trip for the ServerHello and Finished).
+    let at = config.dial(
+        "mta-sts.example.test",
+        "192.0.2.80".parse().expect("ip"),
+        443,
+    );
+    let started = Instant::now();
+    let tcp = TcpStream::connect(at).await.expect("connect");
+    let tls = connector(&run.ca)
+        .connect(server_name("mta-sts.example.test"), tcp)
+        .await
+        .expect("TLS");
+    let took = started.elapsed();
+    assert!(
+        took >= 4 * d && took < 6 * d,
+        "handshake done after {took:?}"
+    );
+    assert_eq!(
+        tls.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
 }

@@ -5,19 +5,26 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use super::latency::{Due, wait_until, write_when_due};
 use super::{Task, accept_loop, lock};
 
 /// TTL of every record.
 const TTL: u32 = 300;
 /// CNAME links followed within one answer; hostile chains can be longer than this.
 const MAX_CHAIN: usize = 32;
+/// Answers waiting for their time: beyond this many, the server stops reading queries, as
+/// a loaded server does.
+const QUEUED: usize = 4096;
 
 /// One TXT record: its character-strings as bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +275,12 @@ pub struct DnsServer {
 
 impl DnsServer {
     pub async fn start(zone: Zone) -> DnsServer {
+        DnsServer::start_delayed(zone, Duration::ZERO).await
+    }
+
+    /// Answers each query `delay` after it came (a round trip of the emulated link),
+    /// without holding up the queries behind it.
+    pub async fn start_delayed(zone: Zone, delay: Duration) -> DnsServer {
         // The same port for UDP and TCP, so that a truncated answer can be retried.
         let (tcp, udp) = loop {
             let tcp = TcpListener::bind("127.0.0.1:0")
@@ -281,10 +294,10 @@ impl DnsServer {
         let addr = tcp.local_addr().expect("DNS address");
         let zone = Arc::new(zone);
         let queries = Arc::new(Mutex::new(Vec::new()));
-        let udp_task = Task::spawn(serve_udp(udp, zone.clone(), queries.clone()));
+        let udp_task = Task::spawn(serve_udp(udp, zone.clone(), queries.clone(), delay));
         let (z, q) = (zone, queries.clone());
         let tcp_task = accept_loop(tcp, move |stream, _| {
-            serve_tcp(stream, z.clone(), q.clone())
+            serve_tcp(stream, z.clone(), q.clone(), delay)
         });
         DnsServer {
             addr,
@@ -303,39 +316,66 @@ impl DnsServer {
     }
 }
 
-async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, queries: Arc<Mutex<Vec<Query>>>) {
-    let mut buf = vec![0; 4096];
-    loop {
-        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
-            continue;
-        };
-        if let Some(reply) = respond(&zone, &buf[..n], false, &queries) {
+async fn serve_udp(
+    socket: UdpSocket,
+    zone: Arc<Zone>,
+    queries: Arc<Mutex<Vec<Query>>>,
+    delay: Duration,
+) {
+    let (tx, mut rx) = mpsc::channel::<Due<(Vec<u8>, SocketAddr)>>(QUEUED);
+    let answer = async {
+        let mut buf = vec![0; 4096];
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+                continue;
+            };
+            if let Some(reply) = respond(&zone, &buf[..n], false, &queries) {
+                let due = Instant::now() + delay;
+                if tx.send((due, (reply, peer))).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let send = async {
+        while let Some((due, (reply, peer))) = rx.recv().await {
+            wait_until(due).await;
             let _ = socket.send_to(&reply, peer).await;
         }
-    }
+    };
+    tokio::join!(answer, send);
 }
 
-async fn serve_tcp(mut stream: TcpStream, zone: Arc<Zone>, queries: Arc<Mutex<Vec<Query>>>) {
-    loop {
-        let Ok(len) = stream.read_u16().await else {
-            return;
-        };
-        let mut buf = vec![0; usize::from(len)];
-        if stream.read_exact(&mut buf).await.is_err() {
-            return;
+async fn serve_tcp(
+    stream: TcpStream,
+    zone: Arc<Zone>,
+    queries: Arc<Mutex<Vec<Query>>>,
+    delay: Duration,
+) {
+    let (mut rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Due<Vec<u8>>>(QUEUED);
+    let answer = async move {
+        while let Ok(len) = rd.read_u16().await {
+            let mut buf = vec![0; usize::from(len)];
+            if rd.read_exact(&mut buf).await.is_err() {
+                break;
+            }
+            let Some(reply) = respond(&zone, &buf, true, &queries) else {
+                continue;
+            };
+            let Ok(len) = u16::try_from(reply.len()) else {
+                break;
+            };
+            let mut framed = len.to_be_bytes().to_vec();
+            framed.extend_from_slice(&reply);
+            if tx.send((Instant::now() + delay, framed)).await.is_err() {
+                return;
+            }
         }
-        let Some(reply) = respond(&zone, &buf, true, &queries) else {
-            continue;
-        };
-        let Ok(len) = u16::try_from(reply.len()) else {
-            return;
-        };
-        let mut framed = len.to_be_bytes().to_vec();
-        framed.extend_from_slice(&reply);
-        if stream.write_all(&framed).await.is_err() {
-            return;
-        }
-    }
+        // The answers already queued go out first, then the close.
+        let _ = tx.send((Instant::now() + delay, Vec::new())).await;
+    };
+    tokio::join!(answer, write_when_due(rx, wr));
 }
 
 /// The encoded reply to one query, or None to stay silent.
