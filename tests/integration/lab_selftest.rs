@@ -1170,7 +1170,7 @@ async fn world_runs_the_binary() {
     assert!(out.status.code().is_some(), "{out:?}");
 }
 
-// ---- Latency ----
+// ---- Latency and scale ----
 
 /// The one-way delay of the latency self-test: the benchmarks' own.
 const ONE_WAY: Duration = Duration::from_millis(50);
@@ -1251,4 +1251,77 @@ async fn latency_delays_every_path_like_a_link() {
         tls.get_ref().1.protocol_version(),
         Some(rustls::ProtocolVersion::TLSv1_3)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_world_shares_its_servers_and_mints_each_policy_host_a_certificate() {
+    let (run, domains) = World::new().hosted(50).await;
+    assert_eq!(domains.len(), 50);
+    assert_eq!(domains[7], "d7.customers.test");
+    assert_eq!((run.smtp.len(), run.https.len()), (4, 1));
+    let r = resolver(run.dns.addr());
+    for d in [&domains[0], &domains[49]] {
+        assert_eq!(
+            lookup(&r, &format!("_mta-sts.{d}."), RecordType::TXT).await,
+            records(&["TXT v=STSv1; id=20240101T000000"])
+        );
+        assert_eq!(
+            lookup(&r, &format!("_smtp._tls.{d}."), RecordType::TXT).await,
+            records(&["TXT v=TLSRPTv1; rua=mailto:tlsrpt@provider.test"])
+        );
+        assert_eq!(
+            lookup(&r, &format!("{d}."), RecordType::MX).await,
+            records(&["MX 10 mx1.provider.test.", "MX 20 mx2.provider.test."])
+        );
+        assert_eq!(
+            lookup(&r, &format!("mta-sts.{d}."), RecordType::A).await,
+            records(&["A 192.0.2.80"])
+        );
+    }
+    assert_eq!(
+        lookup(&r, "mx2.provider.test.", RecordType::AAAA).await,
+        records(&["AAAA 2001:db8::20"]),
+        "one record for a host 50 domains share"
+    );
+    assert_eq!(
+        lookup(&r, "d50.customers.test.", RecordType::MX).await,
+        Outcome::NxDomain
+    );
+
+    // One HTTPS server: each policy host gets a certificate for its own name (verified
+    // for it), minted once.
+    let config = run.config();
+    let ip: IpAddr = "192.0.2.80".parse().expect("ip");
+    let leaf = async |host: &str| {
+        let tcp = TcpStream::connect(config.dial(host, ip, 443))
+            .await
+            .expect("connect");
+        let tls = connector(&run.ca)
+            .connect(server_name(host), tcp)
+            .await
+            .unwrap_or_else(|e| panic!("TLS for {host}: {e}"));
+        tls.get_ref().1.peer_certificates().expect("chain")[0].clone()
+    };
+    let (a, b) = ("mta-sts.d3.customers.test", "mta-sts.d4.customers.test");
+    let first = leaf(a).await;
+    assert_ne!(first, leaf(b).await, "a certificate of its own");
+    assert_eq!(first, leaf(a).await, "kept for the next client");
+    let body = http_client(&run.ca, a, config.dial(a, ip, 443))
+        .get(format!("https://{a}/.well-known/mta-sts.txt"))
+        .send()
+        .await
+        .expect("fetch")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        body,
+        "version: STSv1\r\nmode: enforce\r\nmx: mx1.provider.test\r\nmx: mx2.provider.test\r\nmax_age: 604800\r\n"
+    );
+    let sni: Vec<_> = run
+        .https_requests("192.0.2.80")
+        .into_iter()
+        .map(|r| r.sni)
+        .collect();
+    assert_eq!(sni, [Some(a.to_string())]);
 }

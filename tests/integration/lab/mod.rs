@@ -22,7 +22,8 @@
 //! described by a [`Cert`] and minted when the world starts.
 //!
 //! [`World::with_latency`] puts a one-way delay on every path (DNS answers a round trip
-//! late, TCP goes through a [`LatencyProxy`]), for the benchmarks.
+//! late, TCP goes through a [`LatencyProxy`]), and [`World::hosted`] makes a hosted
+//! provider's many domains on a few shared servers: both for the benchmarks.
 
 pub mod ca;
 pub mod dns;
@@ -157,6 +158,29 @@ impl Deployment {
         d
     }
 
+    /// A customer of a hosted mail provider: its own TXT records (reports go to the
+    /// provider), MX 10 mx1.provider.test (192.0.2.10, 2001:db8::10) and MX 20
+    /// mx2.provider.test (192.0.2.20, 2001:db8::20), and a policy host at the provider's
+    /// one HTTPS address, 192.0.2.80, that mints each policy host its certificate.
+    fn hosted(domain: &str) -> Deployment {
+        let mut d = Deployment {
+            domain: domain.to_string(),
+            sts_txt: vec!["v=STSv1; id=20240101T000000".into()],
+            tlsrpt_txt: vec!["v=TLSRPTv1; rua=mailto:tlsrpt@provider.test".into()],
+            policy_addrs: Vec::new(),
+            mx: vec![
+                Mx::new(10, "mx1.provider.test", &["192.0.2.10", "2001:db8::10"]),
+                Mx::new(20, "mx2.provider.test", &["192.0.2.20", "2001:db8::20"]),
+            ],
+            zone: Zone::new(),
+        };
+        d.policy_addrs = vec![PolicyAddr {
+            ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80)),
+            https: Https::new(Response::policy(&d.good_policy())).cert_per_name(),
+        }];
+        d
+    }
+
     /// `mta-sts.DOMAIN`.
     pub fn policy_host(&self) -> String {
         format!("mta-sts.{}", self.domain)
@@ -266,6 +290,15 @@ impl World {
     pub fn with_latency(mut self, one_way: Duration) -> World {
         self.latency = Some(one_way);
         self
+    }
+
+    /// `n` customers of one hosted mail provider (d0.customers.test, d1...), each a
+    /// [`Deployment::hosted`]: 4 SMTP servers (2 MX hosts, 2 addresses each) and one
+    /// HTTPS server for them all. Returns the running world and the domains.
+    pub async fn hosted(self, n: usize) -> (Run, Vec<String>) {
+        let domains: Vec<String> = (0..n).map(|i| format!("d{i}.customers.test")).collect();
+        let deployments = domains.iter().map(|d| Deployment::hosted(d)).collect();
+        (self.start_all(deployments).await, domains)
     }
 
     /// A complete valid deployment of `domain`, at addresses no other good deployment
