@@ -11,6 +11,7 @@ mod cli;
 mod dns_stages;
 mod hostile;
 mod lint;
+mod many;
 mod mx;
 mod policy;
 mod readme;

@@ -451,22 +451,35 @@ impl Run {
     /// Runs the real binary with `args` followed by [`Run::args`], in an environment
     /// cleared of what changes its output. Killed after a minute.
     pub async fn mtasts(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        all.extend(self.args());
+        self.mtasts_with_stdin(args, b"").await
+    }
+
+    /// [`Run::mtasts`] with `stdin` on its standard input.
+    pub async fn mtasts_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let cmd = self.command(args);
+        let stdin = stdin.to_vec();
         tokio::task::spawn_blocking(move || {
-            let mut cmd = assert_cmd::Command::cargo_bin("mtasts").expect("the mtasts binary");
-            for (name, _) in std::env::vars_os() {
-                if changes_output(&name.to_string_lossy()) {
-                    cmd.env_remove(name);
-                }
-            }
-            cmd.args(&all)
+            assert_cmd::Command::from_std(cmd)
+                .write_stdin(stdin)
                 .timeout(RUN_LIMIT)
                 .output()
                 .expect("run mtasts")
         })
         .await
         .expect("the mtasts task")
+    }
+
+    /// The real binary with `args` followed by [`Run::args`], in an environment cleared
+    /// of what changes its output, ready to spawn (for tests that read it as it runs).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mtasts"));
+        for (name, _) in std::env::vars_os() {
+            if changes_output(&name.to_string_lossy()) {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.args(args).args(self.args());
+        cmd
     }
 
     /// The SMTP server behind `ip` (as DNS gives it).
