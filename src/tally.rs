@@ -27,6 +27,7 @@ pub struct Tally {
     pub worst: Option<Severity>,
     /// Domains not enforce-ready (no, or unknown).
     pub not_ready: usize,
+    /// Domains in which each check fired.
     checks: HashMap<Check, usize>,
     slowest: Vec<Slow>,
 }
@@ -52,9 +53,12 @@ impl Tally {
             (false, Verdict::Warn) => self.warn += 1,
             (false, Verdict::Fail) => self.fail += 1,
         }
-        for f in &report.findings {
-            *self.checks.entry(f.check).or_default() += 1;
-            self.worst = self.worst.max(Some(f.severity()));
+        let mut fired: Vec<Check> = report.findings.iter().map(|f| f.check).collect();
+        fired.sort_by_key(|c| c.id());
+        fired.dedup();
+        for check in fired {
+            *self.checks.entry(check).or_default() += 1;
+            self.worst = self.worst.max(Some(check.info().severity));
         }
         if report.readiness.ready != Some(true) {
             self.not_ready += 1;
@@ -91,7 +95,7 @@ impl Tally {
         self.not_audited > 0
     }
 
-    /// The `n` checks that fired most often, most often first (ties by id).
+    /// The `n` checks that fired in the most domains, most first (ties by id).
     pub fn most_common(&self, n: usize) -> Vec<(Check, usize)> {
         let mut counts: Vec<(Check, usize)> = self.checks.iter().map(|(c, n)| (*c, *n)).collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id().cmp(b.0.id())));

@@ -90,9 +90,11 @@ impl<W: Write> Sink for HumanSink<'_, W> {
         )?;
         let common = tally.most_common(COMMON_SHOWN);
         if !common.is_empty() {
-            writeln!(out, "Most common findings:")?;
+            writeln!(out, "Most common findings (domains):")?;
+            let width = common.iter().map(|(c, _)| c.id().len()).max().unwrap_or(0);
             for (check, n) in common {
-                writeln!(out, "  {n:>6}  {}  {}", check.id(), check.info().title)?;
+                let (id, title) = (check.id(), check.info().title);
+                writeln!(out, "  {n:>6}  {id:<width$}  {title}")?;
             }
         }
         if !tally.slowest().is_empty() {

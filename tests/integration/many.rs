@@ -356,7 +356,7 @@ async fn human_output_ends_many_domains_with_a_summary_and_draws_no_bar_off_a_te
         ),
         "{text}"
     );
-    assert!(text.contains("Most common findings:\n"), "{text}");
+    assert!(text.contains("Most common findings (domains):\n"), "{text}");
     assert!(
         text.contains("smtp-starttls-missing"),
         "the most common id is named: {text}"
