@@ -9,8 +9,6 @@ mod readiness;
 
 pub use readiness::{Readiness, Reason};
 
-use rustls::RootCertStore;
-
 use crate::cert;
 use crate::checks::Check;
 use crate::dates;
@@ -29,7 +27,8 @@ use crate::record::{StsRecord, TlsRptRecord};
 pub struct Context<'a> {
     /// The time certificates are judged at, in unix seconds.
     pub now: i64,
-    pub roots: &'a RootCertStore,
+    /// The trust roots, with the chains already judged against them.
+    pub trust: &'a cert::Trust,
     /// Certificates expiring within this many days are reported.
     pub expiry_warning_days: u32,
     /// The bound on one network operation the observations were made with (`--timeout`).

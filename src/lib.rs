@@ -27,7 +27,7 @@ pub mod senders;
 pub mod suites;
 pub mod tally;
 
-pub use run::{audit, audit_one, audit_stream};
+pub use run::{audit, audit_stream};
 
 /// The current time in unix seconds: the one place the clock is read for judging.
 pub fn unix_now() -> i64 {

@@ -8,22 +8,27 @@ use std::sync::Arc;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::cert::Trust;
 use crate::judge::{self, Context, DomainReport};
 use crate::net::Net;
 
 /// Gathers what the network says about `domain` and judges it, with what the run knows
 /// of its vantage point.
-pub async fn audit_one(net: &Net, domain: &str, expiry_warning_days: u32) -> DomainReport {
+async fn audit_one(
+    net: &Net,
+    trust: &Trust,
+    domain: &str,
+    expiry_warning_days: u32,
+) -> DomainReport {
     // The resolver is asked once for the run whether it answers at all, beside the first
     // domain's own lookups, so that it costs no time when DNS works.
     let (obs, dns_silent) = futures_util::join!(net.gather(domain), net.dns_silent());
     let port25_reached = judge::reached_port25(&obs) || !obs.mx_checked || net.port25_open().await;
-    let cfg = net.config();
     let ctx = Context {
         now: crate::unix_now(),
-        roots: &cfg.roots,
+        trust,
         expiry_warning_days,
-        timeout: cfg.timeout,
+        timeout: net.config().timeout,
         dns_silent,
         port25_reached,
     };
@@ -33,7 +38,8 @@ pub async fn audit_one(net: &Net, domain: &str, expiry_warning_days: u32) -> Dom
 /// Audits `domains` (each with its place in the input), `jobs` at once, and yields each
 /// report as soon as it is judged, with that place, in the order domains finish. At most
 /// `window` domains are under way or waiting to be taken from the stream: a caller that
-/// puts reports back in input order holds at most that many.
+/// puts reports back in input order holds at most that many. Each domain is a task of
+/// its own, so that judging runs on every core.
 pub fn audit_stream<'a>(
     net: &'a Net,
     domains: impl Stream<Item = (usize, String)> + 'a,
@@ -42,6 +48,7 @@ pub fn audit_stream<'a>(
     window: usize,
 ) -> impl Stream<Item = Judged> + 'a {
     let window = Arc::new(Semaphore::new(window.max(jobs).max(1)));
+    let trust = Arc::new(Trust::new(net.config().roots.clone()));
     domains
         .then(move |(place, domain)| {
             let window = window.clone();
@@ -50,12 +57,23 @@ pub fn audit_stream<'a>(
                 (place, domain, slot)
             }
         })
-        .map(move |(place, domain, slot)| async move {
-            let report = audit_one(net, &domain, expiry_warning_days).await;
-            Judged {
-                place,
-                report,
-                _slot: slot,
+        .map(move |(place, domain, slot)| {
+            let (net, trust) = (net.clone(), trust.clone());
+            let audit =
+                tokio::spawn(
+                    async move { audit_one(&net, &trust, &domain, expiry_warning_days).await },
+                );
+            async move {
+                let report = match audit.await {
+                    Ok(report) => report,
+                    // A panic is a bug: it ends the run as it would have without the task.
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                Judged {
+                    place,
+                    report,
+                    _slot: slot,
+                }
             }
         })
         .buffer_unordered(jobs.max(1))

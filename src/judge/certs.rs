@@ -22,7 +22,9 @@ pub fn certificate(
     ctx: &Context<'_>,
     endpoint: Endpoint,
 ) -> Vec<Problem> {
-    let mut out: Vec<Problem> = cert::judge_chain(&tls.chain, host, ctx.now, ctx.roots)
+    let mut out: Vec<Problem> = ctx
+        .trust
+        .judge_chain(&tls.chain, host, ctx.now)
         .into_iter()
         .filter_map(|p| chain_problem(p, endpoint, ctx.now))
         .collect();
@@ -187,7 +189,7 @@ mod tests {
             .expect("root");
         let ctx = Context {
             now: FIXTURE_TIME,
-            roots: &roots,
+            trust: &cert::Trust::new(std::sync::Arc::new(roots)),
             expiry_warning_days: 14,
             timeout: Duration::from_secs(10),
             dns_silent: None,
