@@ -3,10 +3,10 @@
 //! time against given trust roots (RFC 8461 §3.3, §4.2; RFC 6125), DANE TLSA matching
 //! (RFC 6698, RFC 7672), and RFC 3339 time stamps. Pure: time is a parameter.
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+mod memo;
+pub use memo::Memo;
 
 use ring::digest;
 use rustls::RootCertStore;
@@ -158,76 +158,6 @@ pub fn judge_chain(
 }
 
 /// A certificate outside its validity at `now`.
-/// The roots chains are judged against, and the chains already judged against them at
-/// this second: a hosted provider's MX chain, judged for each of its thousands of
-/// domains, costs its signature checks once a second rather than once a domain. A
-/// memo, not a cache: the answer is [`judge_chain`]'s for the same inputs.
-pub struct Trust {
-    roots: Arc<RootCertStore>,
-    judged: Mutex<Judged>,
-}
-
-/// The chains judged at `now`, by a hash of (host, chain), each with its inputs so a hash
-/// that collides is never taken for an answer.
-#[derive(Default)]
-struct Judged {
-    now: i64,
-    chains: HashMap<u64, JudgedChain>,
-}
-
-struct JudgedChain {
-    host: String,
-    chain: Vec<Vec<u8>>,
-    problems: Vec<CertProblem>,
-}
-
-/// Chains remembered at once; a run over many hosts starts afresh past it.
-const JUDGED_CHAINS: usize = 4096;
-
-impl Trust {
-    pub fn new(roots: Arc<RootCertStore>) -> Trust {
-        Trust {
-            roots,
-            judged: Mutex::default(),
-        }
-    }
-
-    /// [`judge_chain`] against these roots.
-    pub fn judge_chain(&self, chain: &[Vec<u8>], host: &str, now: i64) -> Vec<CertProblem> {
-        let key = {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (host, chain).hash(&mut h);
-            h.finish()
-        };
-        let remembered = |j: &Judged| {
-            j.chains
-                .get(&key)
-                .filter(|c| j.now == now && c.host == host && c.chain == chain)
-                .map(|c| c.problems.clone())
-        };
-        if let Some(problems) = remembered(&self.lock()) {
-            return problems;
-        }
-        let problems = judge_chain(chain, host, now, &self.roots);
-        let mut memo = self.lock();
-        if memo.now != now || memo.chains.len() >= JUDGED_CHAINS {
-            memo.now = now;
-            memo.chains.clear();
-        }
-        let judged = JudgedChain {
-            host: host.to_string(),
-            chain: chain.to_vec(),
-            problems: problems.clone(),
-        };
-        memo.chains.insert(key, judged);
-        problems
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Judged> {
-        self.judged.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 fn dates(c: &Parsed<'_>, now: i64) -> Option<CertProblem> {
     let validity = c.x509.validity();
     let (not_before, not_after) = (
@@ -738,40 +668,6 @@ pub(crate) mod tests {
     fn untrusted(reason: &str) -> CertProblem {
         let reason = reason.to_string();
         CertProblem::Untrusted { reason }
-    }
-
-    #[test]
-    fn trust_answers_as_judge_chain_for_every_host_and_time() {
-        let root = root("Test Root");
-        let inter = intermediate(
-            "Test Intermediate",
-            ((2020, 1, 1), (2035, 1, 1)),
-            KeyPair::generate().expect("key"),
-            &root,
-        );
-        let chain = vec![leaf(&[HOST], (FROM, TO), &inter), inter.der().to_vec()];
-        let roots = store(&[root.der()]);
-        let trust = Trust::new(Arc::new(roots.clone()));
-        let cases = [
-            (HOST, at(NOW)),
-            (HOST, at(NOW)),
-            ("other.example.test", at(NOW)),
-            (HOST, at((2026, 6, 1))),
-            (HOST, at(NOW)),
-        ];
-        for (host, now) in cases {
-            assert_eq!(
-                trust.judge_chain(&chain, host, now),
-                judge_chain(&chain, host, now, &roots),
-                "{host} at {now}"
-            );
-        }
-        assert_eq!(trust.judge_chain(&chain, HOST, at(NOW)), vec![]);
-        assert_eq!(
-            trust.judge_chain(&chain[..1], HOST, at(NOW)),
-            judge_chain(&chain[..1], HOST, at(NOW), &roots),
-            "a shorter chain is another chain"
-        );
     }
 
     #[test]

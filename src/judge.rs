@@ -27,8 +27,8 @@ use crate::record::{StsRecord, TlsRptRecord};
 pub struct Context<'a> {
     /// The time certificates are judged at, in unix seconds.
     pub now: i64,
-    /// The trust roots, with the chains already judged against them.
-    pub trust: &'a cert::Trust,
+    /// The trust roots, and what the run already worked out about certificates.
+    pub certs: &'a cert::Memo,
     /// Certificates expiring within this many days are reported.
     pub expiry_warning_days: u32,
     /// The bound on one network operation the observations were made with (`--timeout`).
@@ -383,7 +383,7 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     }
     unchecked(&obs, &mut findings);
 
-    let mx = mx_reports(&obs, &findings, applied, ctx.now);
+    let mx = mx_reports(&obs, &findings, applied, ctx);
     let readiness = domain_readiness(&obs, &findings, &mx);
     if let Some(applied) = applied {
         policy::judge_mode(applied, Some(&readiness), &mut findings);
@@ -392,8 +392,8 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
         }
     }
     let findings = finish(&obs, findings);
-    let mx = mx_reports(&obs, &findings, applied, ctx.now);
-    let (fetches, served) = fetch_reports(&obs, ctx.now);
+    let mx = mx_reports(&obs, &findings, applied, ctx);
+    let (fetches, served) = fetch_reports(&obs, ctx);
 
     DomainReport {
         unicode: names::unicode(&obs.domain),
@@ -452,8 +452,8 @@ fn failure<T>(answer: &DnsAnswer<T>) -> Option<String> {
 /// The report of a domain that could not be judged, with the one finding that says why.
 fn unjudged(obs: Observations, ctx: &Context<'_>, why: Finding) -> DomainReport {
     let findings = finish(&obs, vec![why]);
-    let mx = mx_reports(&obs, &findings, None, ctx.now);
-    let (fetches, served) = fetch_reports(&obs, ctx.now);
+    let mx = mx_reports(&obs, &findings, None, ctx);
+    let (fetches, served) = fetch_reports(&obs, ctx);
     DomainReport {
         unicode: names::unicode(&obs.domain),
         sts_record: None,
@@ -476,7 +476,7 @@ fn mx_reports(
     obs: &Observations,
     findings: &[Finding],
     policy: Option<&crate::policy::Policy>,
-    now: i64,
+    ctx: &Context<'_>,
 ) -> Vec<MxReport> {
     obs.mx_hosts
         .iter()
@@ -495,7 +495,7 @@ fn mx_reports(
                         verdict: Verdict::of_all(here.iter().copied()),
                         readiness: readiness::at_address(&obs.domain, probe, &here, findings),
                         checks: here.iter().map(|f| f.check).collect(),
-                        certificates: certificates(presented(probe), now),
+                        certificates: certificates(presented(probe), ctx),
                     })
                 })
                 .collect(),
@@ -518,7 +518,7 @@ fn presented(probe: &crate::observe::SmtpProbe) -> &[Vec<u8>] {
 }
 
 /// Every policy fetch judged, and which one served the body judged.
-fn fetch_reports(obs: &Observations, now: i64) -> (Vec<FetchReport>, Option<usize>) {
+fn fetch_reports(obs: &Observations, ctx: &Context<'_>) -> (Vec<FetchReport>, Option<usize>) {
     let PolicySource::Fetched(f) = &obs.policy else {
         return (vec![], None);
     };
@@ -530,7 +530,7 @@ fn fetch_reports(obs: &Observations, now: i64) -> (Vec<FetchReport>, Option<usiz
             certificates: fetch
                 .tls
                 .as_ref()
-                .map(|t| certificates(&t.chain, now))
+                .map(|t| certificates(&t.chain, ctx))
                 .unwrap_or_default(),
         })
         .collect();
@@ -538,12 +538,12 @@ fn fetch_reports(obs: &Observations, now: i64) -> (Vec<FetchReport>, Option<usiz
 }
 
 /// The certificates of a chain that parse, as reports show them.
-fn certificates(chain: &[Vec<u8>], now: i64) -> Vec<Certificate> {
+fn certificates(chain: &[Vec<u8>], ctx: &Context<'_>) -> Vec<Certificate> {
     chain
         .iter()
-        .filter_map(|der| cert::summarize(der).ok())
+        .filter_map(|der| ctx.certs.summarize(der))
         .map(|summary| Certificate {
-            days_left: dates::days_left(summary.not_after, now),
+            days_left: dates::days_left(summary.not_after, ctx.now),
             summary,
         })
         .collect()

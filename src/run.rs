@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::cert::Trust;
+use crate::cert::Memo;
 use crate::judge::{self, Context, DomainReport};
 use crate::net::Net;
 
@@ -16,7 +16,7 @@ use crate::net::Net;
 /// of its vantage point.
 async fn audit_one(
     net: &Net,
-    trust: &Trust,
+    certs: &Memo,
     domain: &str,
     expiry_warning_days: u32,
 ) -> DomainReport {
@@ -26,7 +26,7 @@ async fn audit_one(
     let port25_reached = judge::reached_port25(&obs) || !obs.mx_checked || net.port25_open().await;
     let ctx = Context {
         now: crate::unix_now(),
-        trust,
+        certs,
         expiry_warning_days,
         timeout: net.config().timeout,
         dns_silent,
@@ -48,7 +48,7 @@ pub fn audit_stream<'a>(
     window: usize,
 ) -> impl Stream<Item = Judged> + 'a {
     let window = Arc::new(Semaphore::new(window.max(jobs).max(1)));
-    let trust = Arc::new(Trust::new(net.config().roots.clone()));
+    let certs = Arc::new(Memo::new(net.config().roots.clone()));
     domains
         .then(move |(place, domain)| {
             let window = window.clone();
@@ -58,10 +58,10 @@ pub fn audit_stream<'a>(
             }
         })
         .map(move |(place, domain, slot)| {
-            let (net, trust) = (net.clone(), trust.clone());
+            let (net, certs) = (net.clone(), certs.clone());
             let audit =
                 tokio::spawn(
-                    async move { audit_one(&net, &trust, &domain, expiry_warning_days).await },
+                    async move { audit_one(&net, &certs, &domain, expiry_warning_days).await },
                 );
             async move {
                 let report = match audit.await {

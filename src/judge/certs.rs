@@ -1,7 +1,7 @@
 //! The certificate chain a server presented, judged for its endpoint: the policy host and
 //! the MX hosts follow the same rules under their own check ids.
 
-use crate::cert::{self, CertProblem};
+use crate::cert::CertProblem;
 use crate::checks::Check;
 use crate::dates;
 use crate::finding::Problem;
@@ -23,7 +23,7 @@ pub fn certificate(
     endpoint: Endpoint,
 ) -> Vec<Problem> {
     let mut out: Vec<Problem> = ctx
-        .trust
+        .certs
         .judge_chain(&tls.chain, host, ctx.now)
         .into_iter()
         .filter_map(|p| chain_problem(p, endpoint, ctx.now))
@@ -129,7 +129,7 @@ fn chain_problem(problem: CertProblem, endpoint: Endpoint, now: i64) -> Option<P
 
 /// A leaf that expires within `--expiry-warning` days.
 fn expiring(tls: &TlsSession, ctx: &Context<'_>, endpoint: Endpoint) -> Option<Problem> {
-    let leaf = cert::summarize(tls.chain.first()?).ok()?;
+    let leaf = ctx.certs.summarize(tls.chain.first()?)?;
     let left = dates::days_left(leaf.not_after, ctx.now);
     (0..i64::from(ctx.expiry_warning_days))
         .contains(&left)
@@ -189,7 +189,7 @@ mod tests {
             .expect("root");
         let ctx = Context {
             now: FIXTURE_TIME,
-            trust: &cert::Trust::new(std::sync::Arc::new(roots)),
+            certs: &crate::cert::Memo::new(std::sync::Arc::new(roots)),
             expiry_warning_days: 14,
             timeout: Duration::from_secs(10),
             dns_silent: None,

@@ -372,3 +372,32 @@ async fn human_output_ends_many_domains_with_a_summary_and_draws_no_bar_off_a_te
     let text = String::from_utf8_lossy(&one.stdout);
     assert!(!text.contains("domains:"), "one domain, no summary: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_asks_dns_once_for_what_its_domains_share() {
+    let (run, domains) = World::new().hosted(50).await;
+    let file = list_file(&domains.join("\n"));
+    let path = file.path().display().to_string();
+    let out = run
+        .mtasts(&["check", "--domains-file", &path, "--format", "jsonl"])
+        .await;
+    assert_eq!(out.status.code(), Some(0));
+    let mut asked = std::collections::BTreeMap::<String, usize>::new();
+    for q in run.dns_queries() {
+        *asked.entry(format!("{} {}", q.name, q.rtype)).or_default() += 1;
+    }
+    let shared: Vec<(&String, &usize)> = asked
+        .iter()
+        .filter(|(q, _)| q.contains("provider.test"))
+        .collect();
+    assert!(
+        shared.iter().all(|(_, n)| **n == 1),
+        "each shared MX host's A, AAAA and TLSA asked once: {shared:?}"
+    );
+    let own = asked
+        .iter()
+        .filter(|(q, _)| q.contains("d7.customers.test"));
+    for (q, n) in own {
+        assert_eq!(*n, 1, "{q}");
+    }
+}
