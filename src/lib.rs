@@ -22,6 +22,7 @@ pub mod policy;
 pub mod record;
 pub mod report;
 pub mod senders;
+pub mod tlsrpt;
 
 use futures_util::StreamExt;
 
