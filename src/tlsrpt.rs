@@ -328,3 +328,5 @@ pub fn severity(result_type: &str) -> Severity {
     }
 }
 
+#[cfg(test)]
+mod tests;
