@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod tlsrpt;
 
 use std::io::{self, Write};
 use std::time::Duration;
