@@ -42,6 +42,14 @@ pub const MAX_REPORTS_PER_INPUT: usize = 1000;
 /// Policies and failure details in one report, together: the bound on what one report
 /// keeps in memory once parsed.
 pub const MAX_ENTRIES_PER_REPORT: usize = 10_000;
+/// Bytes of one mail message (an .eml, or one message of an mbox): room for a report of
+/// [`MAX_REPORT_BYTES`] in base64. mail-parser holds some 35 times a message's size for a
+/// hostile one made of tiny parts, so this bounds what parsing one message costs.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes of a mail message that may hold attached messages (it names `message/rfc822`,
+/// `message/global` or `multipart/digest`): mail-parser reads an attached message's
+/// nesting with recursion, one level per few bytes, so only a small one is safe to read.
+pub const MAX_NESTING_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// One report, as the sender made it (RFC 8460 §4.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +186,12 @@ pub enum ReadError {
     Unknown,
     /// A TLS-RPT part whose transfer encoding does not decode.
     Undecodable(String),
+    /// An attached message nested deeper than [`unpack::MAX_NESTED_MESSAGES`].
+    TooDeep,
+    /// A mail message over [`MAX_MESSAGE_BYTES`].
+    MessageTooLarge,
+    /// A mail message over [`MAX_NESTING_MESSAGE_BYTES`] that may hold attached messages.
+    AttachedMessages,
     /// A mail message without a TLS-RPT part; the media types it has.
     NoReportPart(Vec<String>),
 }
@@ -189,7 +203,10 @@ impl ReadError {
             ReadError::InputTooLarge
             | ReadError::ReportTooLarge
             | ReadError::TooManyReports
-            | ReadError::TooManyEntries(_) => Check::ReportLimit,
+            | ReadError::TooManyEntries(_)
+            | ReadError::TooDeep
+            | ReadError::MessageTooLarge
+            | ReadError::AttachedMessages => Check::ReportLimit,
             _ => Check::ReportUnreadable,
         }
     }
@@ -213,6 +230,9 @@ impl ReadError {
             ReadError::Xml => "xml",
             ReadError::Unknown => "unknown-format",
             ReadError::Undecodable(_) => "undecodable-part",
+            ReadError::TooDeep => "too-deep",
+            ReadError::MessageTooLarge => "message-too-large",
+            ReadError::AttachedMessages => "attached-messages",
             ReadError::NoReportPart(_) => "no-report-part",
         }
     }
@@ -264,6 +284,21 @@ impl fmt::Display for ReadError {
                 "not a TLS-RPT report: neither JSON, gzip, a mail message nor an mbox"
             ),
             ReadError::Undecodable(why) => write!(f, "the part does not decode: {why}"),
+            ReadError::MessageTooLarge => write!(
+                f,
+                "a mail message larger than {} MiB, the most read of one message: not read",
+                MAX_MESSAGE_BYTES / MIB
+            ),
+            ReadError::AttachedMessages => write!(
+                f,
+                "a mail message of more than {} KiB that may hold attached messages (it names message/rfc822, message/global or multipart/digest): not read; give the attached report on its own",
+                MAX_NESTING_MESSAGE_BYTES / 1024
+            ),
+            ReadError::TooDeep => write!(
+                f,
+                "a message attached more than {} levels deep: not read",
+                unpack::MAX_NESTED_MESSAGES
+            ),
             ReadError::NoReportPart(types) if types.is_empty() => write!(
                 f,
                 "a mail message without an application/tlsrpt+json or application/tlsrpt+gzip part"

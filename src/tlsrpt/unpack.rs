@@ -10,9 +10,14 @@ use std::io::{Cursor, Read};
 
 use flate2::read::MultiGzDecoder;
 use mail_parser::mailbox::mbox::MessageIterator;
-use mail_parser::{GetHeader, HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    GetHeader, HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 
-use super::{InputError, MAX_REPORT_BYTES, MAX_REPORTS_PER_INPUT, ReadError};
+use super::{
+    InputError, MAX_MESSAGE_BYTES, MAX_NESTING_MESSAGE_BYTES, MAX_REPORT_BYTES,
+    MAX_REPORTS_PER_INPUT, ReadError,
+};
 
 /// One report body: JSON to parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +234,10 @@ fn mbox<'a>(input: &'a [u8], items: &mut Items<'a>) {
 /// The TLS-RPT parts of one mail message (and of messages attached to it), copied out so
 /// that they outlive the parsed message.
 fn message<'a>(raw: &[u8], place: Option<String>, items: &mut Items<'a>) {
+    if let Err(e) = parsable(raw) {
+        items.push(Err(InputError::at(place, e)));
+        return;
+    }
     let Some(msg) = MessageParser::default().parse(raw) else {
         items.push(Err(InputError::at(place, ReadError::Unknown)));
         return;
@@ -240,7 +249,7 @@ fn message<'a>(raw: &[u8], place: Option<String>, items: &mut Items<'a>) {
         .and_then(|v| v.as_text())
         .map(String::from);
     let mut found = Found::default();
-    walk(&msg, &place, &subject, &mut found);
+    walk(&msg, &place, &subject, 0, &mut found);
     if found.parts.is_empty() {
         items.push(Err(InputError::at(
             place,
@@ -250,6 +259,28 @@ fn message<'a>(raw: &[u8], place: Option<String>, items: &mut Items<'a>) {
     for part in found.parts {
         items.push(part);
     }
+}
+
+/// Whether mail-parser may be given `raw`: not too large, and small when it may hold
+/// attached messages. mail-parser makes an attached message only of a part whose type is
+/// message/rfc822 or message/global, or an untyped part of a multipart/digest, and it takes
+/// types from the raw bytes as they are (no encoded words), so a message in which none of
+/// these three subtypes is spelt holds none, and an encoded attached message cannot hide
+/// its nesting from this test either, its own type being spelt outside it.
+fn parsable(raw: &[u8]) -> Result<(), ReadError> {
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return Err(ReadError::MessageTooLarge);
+    }
+    let names = |token: &str| {
+        raw.windows(token.len())
+            .any(|w| w.eq_ignore_ascii_case(token.as_bytes()))
+    };
+    if raw.len() > MAX_NESTING_MESSAGE_BYTES
+        && ["rfc822", "global", "digest"].into_iter().any(names)
+    {
+        return Err(ReadError::AttachedMessages);
+    }
+    Ok(())
 }
 
 /// What a message's MIME tree holds.
@@ -263,57 +294,92 @@ struct Found<'a> {
 
 /// Distinct other media types named in an error: enough to tell a DMARC report's zip.
 const OTHER_TYPES_NAMED: usize = 8;
+/// Messages attached inside messages that are looked into: a report is forwarded once or
+/// twice, while mail-parser nests them as deep as the input does.
+pub const MAX_NESTED_MESSAGES: usize = 8;
 
-fn walk<'a>(
+/// The TLS-RPT parts of `msg`'s MIME tree, and of the messages attached to it down to
+/// [`MAX_NESTED_MESSAGES`].
+fn walk(
     msg: &Message<'_>,
     place: &Option<String>,
     subject: &Option<String>,
-    found: &mut Found<'a>,
+    depth: usize,
+    found: &mut Found<'_>,
 ) {
     for (i, part) in msg.parts.iter().enumerate() {
-        let media = part
-            .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{sub}", ct.ctype()),
-                None => ct.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "text/plain".to_string())
-            .to_ascii_lowercase();
-        if let PartType::Message(inner) = &part.body {
-            walk(inner, place, subject, found);
-            continue;
-        }
-        if matches!(part.body, PartType::Multipart(_)) {
-            continue;
-        }
-        if media != "application/tlsrpt+json" && media != "application/tlsrpt+gzip" {
-            if found.other.len() < OTHER_TYPES_NAMED && !found.other.contains(&media) {
-                found.other.push(media);
+        let media = media_type(part);
+        match &part.body {
+            PartType::Message(_) if depth == MAX_NESTED_MESSAGES => {
+                found.parts.push(Err(InputError::at(
+                    Some(part_place(place, i, &media)),
+                    ReadError::TooDeep,
+                )));
             }
-            continue;
+            PartType::Message(inner) => {
+                let inner_place = Some(part_place(place, i, &media));
+                walk(inner, &inner_place, subject, depth + 1, found);
+            }
+            PartType::Multipart(_) => {}
+            _ if media == "application/tlsrpt+json" || media == "application/tlsrpt+gzip" => {
+                found.parts.push(report_part(
+                    part,
+                    part_place(place, i, &media),
+                    &media,
+                    subject,
+                ));
+            }
+            _ => {
+                if found.other.len() < OTHER_TYPES_NAMED && !found.other.contains(&media) {
+                    found.other.push(media);
+                }
+            }
         }
-        let where_ = part_place(place, i, &media);
-        if part.is_encoding_problem {
-            let encoding = part
-                .content_transfer_encoding()
-                .unwrap_or("its transfer encoding");
-            found.parts.push(Err(InputError::at(
-                Some(where_),
-                ReadError::Undecodable(format!(
-                    "{media} in {encoding} that is not valid {encoding}"
-                )),
-            )));
-            continue;
-        }
-        found.parts.push(Ok(Packed {
-            place: Some(where_),
-            data: Cow::Owned(part.contents().to_vec()),
-            envelope: Envelope {
-                subject: subject.clone(),
-                filename: part.attachment_name().map(String::from),
-            },
-        }));
     }
+}
+
+/// "type/subtype" in lower case; text/plain when not given (RFC 2045 §5.2).
+fn media_type(part: &MessagePart<'_>) -> String {
+    part.content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{sub}", ct.ctype()),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "text/plain".to_string())
+        .to_ascii_lowercase()
+}
+
+/// A TLS-RPT part's decoded content, copied out of the parsed message. mail-parser marks a
+/// part it could not decode (bad base64 or quoted-printable) or delimit (no closing
+/// boundary); one in 7bit, 8bit or binary is taken as it is, since no decoding can go wrong.
+fn report_part<'a>(
+    part: &MessagePart<'_>,
+    place: String,
+    media: &str,
+    subject: &Option<String>,
+) -> Result<Packed<'a>, InputError> {
+    let encoding = part
+        .content_transfer_encoding()
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !matches!(e.as_str(), "7bit" | "8bit" | "binary"));
+    if part.is_encoding_problem
+        && let Some(encoding) = encoding
+    {
+        return Err(InputError::at(
+            Some(place),
+            ReadError::Undecodable(format!(
+                "{media} in {encoding} that is not valid {encoding}"
+            )),
+        ));
+    }
+    Ok(Packed {
+        place: Some(place),
+        data: Cow::Owned(part.contents().to_vec()),
+        envelope: Envelope {
+            subject: subject.clone(),
+            filename: part.attachment_name().map(String::from),
+        },
+    })
 }
 
 /// "message 2, part 3 (application/tlsrpt+gzip)"; part 0 is the message itself.
@@ -512,6 +578,48 @@ mod tests {
         let got = bodies(mbox.as_bytes());
         assert_eq!(got.len(), MAX_REPORTS_PER_INPUT + 1);
         assert_eq!(got.last(), Some(&Err("too-many-reports".to_string())));
+    }
+
+    /// Attached messages nested `levels` deep, the innermost holding a report.
+    fn nested(levels: usize) -> String {
+        "Content-Type: message/rfc822\n\n".repeat(levels)
+            + "Content-Type: application/tlsrpt+json\n\n{}\n"
+    }
+
+    #[test]
+    fn attached_messages_are_read_a_few_levels_deep() {
+        let got = bodies(nested(2).as_bytes());
+        assert_eq!(
+            got,
+            [Ok((
+                Some("the message body (message/rfc822), the message body (message/rfc822), the message body (application/tlsrpt+json)".into()),
+                b"{}\n".to_vec()
+            ))]
+        );
+        assert_eq!(
+            bodies(nested(MAX_NESTED_MESSAGES + 1).as_bytes()),
+            [Err("too-deep".into())]
+        );
+    }
+
+    /// Deep nesting overflowed mail-parser's stack (in its into_owned and in dropping the
+    /// message): such a message is refused before mail-parser sees it.
+    #[test]
+    fn deeply_nested_messages_are_refused_before_parsing() {
+        let deep = nested(100_000);
+        assert_eq!(bodies(deep.as_bytes()), [Err("attached-messages".into())]);
+        let digest = format!(
+            "Content-Type: multipart/Digest; boundary=b\n\n{}",
+            "--b\n\n".repeat(10_000)
+        );
+        assert_eq!(bodies(digest.as_bytes()), [Err("attached-messages".into())]);
+        // The most that is read: nesting to the byte.
+        let small = nested((MAX_NESTING_MESSAGE_BYTES - 40) / 30);
+        assert!(small.len() <= MAX_NESTING_MESSAGE_BYTES);
+        assert_eq!(bodies(small.as_bytes()), [Err("too-deep".into())]);
+        let mut huge = b"Subject: x\n\n".to_vec();
+        huge.resize(MAX_MESSAGE_BYTES + 1, b'a');
+        assert_eq!(bodies(&huge), [Err("message-too-large".into())]);
     }
 
     proptest! {
