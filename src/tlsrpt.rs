@@ -30,7 +30,7 @@ use std::fmt;
 use crate::checks::Check;
 use crate::finding::Severity;
 
-pub use summary::{Builder, Summary};
+pub use summary::Summary;
 
 /// Bytes read from one input file (or standard input); a larger input is not read at all.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;

@@ -18,6 +18,9 @@ pub const FAILURES_LISTED: usize = 20;
 /// Rows kept per table of the summary (domains, MX hosts, IPs, result-types,
 /// organisations, failure details).
 pub const MAX_DISTINCT_ROWS: usize = 10_000;
+/// Distinct policy-strings and mx-host patterns kept per policy row: senders that cached
+/// an older policy show as a second version.
+pub const POLICY_VERSIONS_KEPT: usize = 8;
 
 /// What all the inputs say together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +89,11 @@ pub struct PolicyRow {
     /// As their failure details add up (differs from `failed` when a report disagrees with
     /// itself).
     pub detailed: u64,
+    /// The distinct `policy-string`s the senders applied (at most
+    /// [`POLICY_VERSIONS_KEPT`]), in the order first seen.
+    pub policy_strings: Vec<Vec<String>>,
+    /// The distinct `mx-host` patterns (at most [`POLICY_VERSIONS_KEPT`]).
+    pub mx_hosts: Vec<String>,
 }
 
 /// Failed sessions of one name (an MX host, an IP address).
@@ -242,6 +250,15 @@ struct PolicyAcc {
     successful: u64,
     failed: u64,
     detailed: u64,
+    policy_strings: Vec<Vec<String>>,
+    mx_hosts: Vec<String>,
+}
+
+/// Adds `value` to `kept` unless it is there or [`POLICY_VERSIONS_KEPT`] are.
+fn keep<T: PartialEq + Clone>(kept: &mut Vec<T>, value: &T) {
+    if kept.len() < POLICY_VERSIONS_KEPT && !kept.contains(value) {
+        kept.push(value.clone());
+    }
 }
 
 #[derive(Default)]
@@ -364,6 +381,12 @@ impl Builder {
                 p.successful = p.successful.saturating_add(policy.successful);
                 p.failed = p.failed.saturating_add(policy.failed);
                 p.detailed = p.detailed.saturating_add(policy.detailed());
+                if !policy.policy_string.is_empty() {
+                    keep(&mut p.policy_strings, &policy.policy_string);
+                }
+                for pattern in &policy.mx_hosts {
+                    keep(&mut p.mx_hosts, pattern);
+                }
             }
             for detail in &policy.details {
                 self.count_detail(
@@ -429,6 +452,8 @@ impl Builder {
                 successful: p.successful,
                 failed: p.failed,
                 detailed: p.detailed,
+                policy_strings: p.policy_strings,
+                mx_hosts: p.mx_hosts,
             })
             .collect();
         policies.sort_by(|a, b| {
@@ -624,8 +649,8 @@ mod tests {
             policies: vec![PolicyResult {
                 policy_type: "sts".into(),
                 policy_domain: Some(domain.into()),
-                policy_string: vec![],
-                mx_hosts: vec![],
+                policy_string: vec!["version: STSv1".into()],
+                mx_hosts: vec!["mx1.example.com".into()],
                 successful,
                 failed,
                 details,
@@ -683,6 +708,11 @@ mod tests {
         assert_eq!(s.range, Some((500, 3000)));
         assert_eq!(s.policies[0].domain.as_deref(), Some("example.com"));
         assert_eq!((s.policies[0].reports, s.policies[0].failed), (2, 20));
+        assert_eq!(
+            s.policies[0].policy_strings,
+            [vec!["version: STSv1".to_string()]]
+        );
+        assert_eq!(s.policies[0].mx_hosts, ["mx1.example.com"]);
         assert_eq!(
             s.mx_hosts[0],
             Tallied {

@@ -114,6 +114,8 @@ fn totals(s: &Summary, p: &Painter, out: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// Sessions per policy, with the MX patterns the senders applied, and a word when they
+/// applied different versions of it.
 fn policies(s: &Summary, out: &mut impl Write) -> io::Result<()> {
     if s.policies.is_empty() {
         return Ok(());
@@ -135,6 +137,16 @@ fn policies(s: &Summary, out: &mut impl Write) -> io::Result<()> {
             row.successful,
             row.failed
         )?;
+        if !row.mx_hosts.is_empty() {
+            writeln!(out, "    mx-host: {}", escape(&row.mx_hosts.join(", ")))?;
+        }
+        if row.policy_strings.len() > 1 {
+            writeln!(
+                out,
+                "    {} policy-strings: senders applied different versions of the policy (see --format json)",
+                row.policy_strings.len()
+            )?;
+        }
     }
     Ok(())
 }

@@ -105,6 +105,11 @@ pub(super) struct PolicyJson<'a> {
     failed: u64,
     /// As their failure details add up.
     failed_in_details: u64,
+    /// The distinct policy-strings senders applied (a second one: some had cached an
+    /// older policy).
+    policy_strings: &'a [Vec<String>],
+    /// The distinct mx-host patterns.
+    mx_hosts: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -250,6 +255,8 @@ pub(super) fn policy(p: &PolicyRow) -> PolicyJson<'_> {
         successful: p.successful,
         failed: p.failed,
         failed_in_details: p.detailed,
+        policy_strings: &p.policy_strings,
+        mx_hosts: &p.mx_hosts,
     }
 }
 
