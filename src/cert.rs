@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+mod memo;
+pub use memo::Memo;
+
 use ring::digest;
 use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
@@ -135,7 +138,6 @@ pub fn judge_chain(
             ))),
         }
     }
-
     let trust = build_path(&leaf, &issuers, now, roots);
     // With a path, certificates sent but not needed (an old cross-sign, a stray
     // root) do not matter to a sender, so only the path is judged.
@@ -145,64 +147,73 @@ pub fn judge_chain(
             .collect(),
         Err(_) => std::iter::once(&leaf).chain(&issuers).collect(),
     };
-
-    for c in &judged {
-        let validity = c.x509.validity();
-        let (not_before, not_after) = (
-            validity.not_before.timestamp(),
-            validity.not_after.timestamp(),
-        );
-        if now < not_before {
-            problems.push(CertProblem::NotYetValid {
-                subject: c.x509.subject().to_string(),
-                not_before,
-            });
-        }
-        if now > not_after {
-            problems.push(CertProblem::Expired {
-                subject: c.x509.subject().to_string(),
-                not_after,
-            });
-        }
-    }
-
-    let dns_names = dns_names(&leaf.x509);
-    if !dns_names.iter().any(|name| names::matches(name, host)) {
-        let cn_only = common_name(&leaf.x509).is_some_and(|cn| names::matches(&cn, host));
-        problems.push(CertProblem::NameMismatch {
-            host: host.to_string(),
-            dns_names,
-            cn_only,
-        });
-    }
-
+    problems.extend(judged.iter().flat_map(|c| dates(c, now)));
+    problems.extend(name(&leaf, host));
     if let Err(Some(error)) = &trust {
         problems.push(classify_distrust(&leaf, &issuers, roots, error));
     }
-
-    for c in &judged {
-        let (key_type, key_bits, _) = key_info(c.x509.public_key());
-        let floor = match key_type.as_str() {
-            "RSA" | "RSA-PSS" | "DSA" => 2048,
-            "EC" => 256,
-            _ => 0,
-        };
-        if let Some(bits) = key_bits.filter(|&bits| bits < floor) {
-            problems.push(CertProblem::WeakKey {
-                subject: c.x509.subject().to_string(),
-                key_type,
-                bits,
-            });
-        }
-    }
-    for c in &judged {
-        if !self_issued(&c.x509) && weak_signature(&c.x509).is_some() {
-            problems.push(CertProblem::Sha1Signature {
-                subject: c.x509.subject().to_string(),
-            });
-        }
-    }
+    problems.extend(judged.iter().filter_map(|c| weak_key(c)));
+    problems.extend(judged.iter().filter_map(|c| sha1(c)));
     problems
+}
+
+/// A certificate outside its validity at `now`.
+fn dates(c: &Parsed<'_>, now: i64) -> Option<CertProblem> {
+    let validity = c.x509.validity();
+    let (not_before, not_after) = (
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    );
+    let subject = c.x509.subject().to_string();
+    if now < not_before {
+        Some(CertProblem::NotYetValid {
+            subject,
+            not_before,
+        })
+    } else if now > not_after {
+        Some(CertProblem::Expired { subject, not_after })
+    } else {
+        None
+    }
+}
+
+/// A leaf whose DNS names (SAN) do not cover `host`.
+fn name(leaf: &Parsed<'_>, host: &str) -> Option<CertProblem> {
+    let dns_names = dns_names(&leaf.x509);
+    if dns_names.iter().any(|name| names::matches(name, host)) {
+        return None;
+    }
+    let cn_only = common_name(&leaf.x509).is_some_and(|cn| names::matches(&cn, host));
+    Some(CertProblem::NameMismatch {
+        host: host.to_string(),
+        dns_names,
+        cn_only,
+    })
+}
+
+/// A key below what TLS stacks accept: RSA or DSA under 2048 bits, EC under 256.
+fn weak_key(c: &Parsed<'_>) -> Option<CertProblem> {
+    let (key_type, key_bits, _) = key_info(c.x509.public_key());
+    let floor = match key_type.as_str() {
+        "RSA" | "RSA-PSS" | "DSA" => 2048,
+        "EC" => 256,
+        _ => 0,
+    };
+    let bits = key_bits.filter(|&bits| bits < floor)?;
+    Some(CertProblem::WeakKey {
+        subject: c.x509.subject().to_string(),
+        key_type,
+        bits,
+    })
+}
+
+/// A signature with a broken hash (a root's self-signature does not count).
+fn sha1(c: &Parsed<'_>) -> Option<CertProblem> {
+    (!self_issued(&c.x509) && weak_signature(&c.x509).is_some()).then(|| {
+        CertProblem::Sha1Signature {
+            subject: c.x509.subject().to_string(),
+        }
+    })
 }
 
 /// Whether one TLSA record matches the chain (RFC 6698 §2.1; RFC 7672 §3.1).

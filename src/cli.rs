@@ -2,7 +2,7 @@
 //! exit-code contract.
 
 use std::ffi::OsStr;
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,17 +12,20 @@ use anyhow::{Context as _, bail};
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::checks::Check;
-use crate::finding::{Finding, Severity};
+use crate::checks::Severity;
 use crate::input::{self, EhloName};
-use crate::judge::DomainReport;
-use crate::net::{Config, ConnectTo, Families};
+use crate::net::{Config, ConnectTo, Net};
+use crate::observe::Families;
 use crate::report::tlsrpt::ReportFormat;
-use crate::report::{self, Format, Style};
+use crate::report::{self, CheckFormat, Format, Sink, Style};
+use crate::run::InOrder;
+use crate::tally::Tally;
 
 /// Exit status: nothing at or above `--fail-on`.
 pub const EXIT_OK: u8 = 0;
@@ -46,7 +49,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit domains from the outside: DNS records, the policy, and every MX address.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Check policy files offline, before publishing them (FILE, or - for standard input).
     Lint(LintArgs),
     /// Sum up TLS-RPT reports: what failed, where, for whom, and what would reproduce it.
@@ -61,9 +64,24 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The domains to audit (the part after @ in mail addresses).
-    #[arg(required = true, value_name = "DOMAIN")]
+    /// The domains to audit (the part after @ in mail addresses); - reads a list from
+    /// standard input.
+    #[arg(value_name = "DOMAIN", required_unless_present = "domains_file")]
     pub domains: Vec<String>,
+
+    /// Also audit the domains listed in FILE (- for standard input), one per line; # starts
+    /// a comment.
+    #[arg(long, value_name = "FILE")]
+    pub domains_file: Option<PathBuf>,
+
+    /// Audit only the K-th of N slices of the domains (1/4, 2/4, ...), chosen by a stable
+    /// hash of each domain: N machines split one list, and their outputs add up to one run.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<input::Shard>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human, help_heading = "Output")]
+    pub format: CheckFormat,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -97,6 +115,10 @@ pub struct LintArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
 
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
+    pub format: Format,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -125,9 +147,6 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
     /// Exit with 1 when a finding of this severity or worse is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
@@ -178,7 +197,7 @@ pub struct NetworkArgs {
     #[arg(long)]
     pub ipv6_only: bool,
     /// Domains audited at once.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = crate::limits::JOBS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
     /// Network connections open at once, over the whole run.
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -379,20 +398,6 @@ impl OutputArgs {
             width: terminal_width(),
         }
     }
-
-    /// Writes the reports (unless quiet).
-    fn write(
-        &self,
-        run: &report::Run,
-        reports: &[DomainReport],
-        out: &mut impl Write,
-    ) -> anyhow::Result<()> {
-        if !self.quiet {
-            report::render(run, reports, self.format, self.style(), out)?;
-            out.flush()?;
-        }
-        Ok(())
-    }
 }
 
 /// The width of the terminal standard output is, if it is one: hints wrap there.
@@ -421,15 +426,19 @@ fn use_color(
 }
 
 /// The exit-code contract: 2 when the audit could not run in full (this network reaches
-/// no DNS or no port 25), 1 when findings reach the threshold, 0 otherwise.
-pub fn exit_code<'a>(findings: impl Iterator<Item = &'a Finding> + Clone, fail_on: FailOn) -> u8 {
-    let blind = [Check::VantageDnsUnreachable, Check::VantagePort25Blocked];
-    if findings.clone().any(|f| blind.contains(&f.check)) {
+/// no DNS or no port 25), 1 when findings reach the threshold or, asked for, a domain is
+/// not enforce-ready, 0 otherwise.
+pub fn exit_code(tally: &Tally, fail_on: FailOn, require_enforce_ready: bool) -> u8 {
+    if tally.blind() {
         return EXIT_ERROR;
     }
-    match fail_on.threshold() {
-        Some(threshold) if findings.clone().any(|f| f.severity() >= threshold) => EXIT_FINDINGS,
-        _ => EXIT_OK,
+    let reached = fail_on
+        .threshold()
+        .is_some_and(|t| tally.worst.is_some_and(|w| w >= t));
+    if reached || (require_enforce_ready && tally.not_ready > 0) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
     }
 }
 
@@ -437,7 +446,7 @@ pub fn exit_code<'a>(findings: impl Iterator<Item = &'a Finding> + Clone, fail_o
 /// that an oversized file is recognised without reading it all.
 fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let limit = crate::net::https::MAX_POLICY_BYTES as u64 + 1;
+    let limit = crate::limits::MAX_POLICY_BYTES as u64 + 1;
     let mut body = Vec::new();
     if path == "-" {
         std::io::stdin()
@@ -469,13 +478,6 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
 }
 
 fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
-    let (domains, refused) = input::domains(&args.domains);
-    for r in &refused {
-        writeln!(err, "mtasts: {r}")?;
-    }
-    if domains.is_empty() {
-        return Ok(EXIT_ERROR);
-    }
     let mut cfg = args.network.config()?;
     if let Some(path) = &args.policy_file {
         cfg.policy_file = Some((path.clone(), read_policy(path)?));
@@ -484,17 +486,184 @@ fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let judged_at = crate::unix_now();
-    let reports = runtime.block_on(crate::audit(&domains, &cfg, args.expiry_warning))?;
-    args.output.write(&args.run(judged_at), &reports, out)?;
-    let mut code = exit_code(
-        reports.iter().flat_map(|r| &r.findings),
-        args.output.fail_on,
-    );
-    if args.require_enforce_ready && reports.iter().any(|r| r.readiness.ready != Some(true)) {
-        code = code.max(EXIT_FINDINGS);
+    let run = args.run(crate::unix_now());
+    let (domains, known) = domain_list(args);
+    let style = args.output.style();
+    let mut quiet = io::sink();
+    let mut sink = if args.output.quiet {
+        report::sink(args.format, style, &mut quiet)
+    } else {
+        report::sink(args.format, style, out)
+    };
+    let progress = progress(args, known);
+    let (tally, refused) = runtime.block_on(async {
+        let net = Net::new(cfg)?;
+        audit_all(&net, args, &run, domains, &mut *sink, &progress, err).await
+    })?;
+    progress.finish_and_clear();
+    if tally.domains == 0 && refused == 0 {
+        writeln!(err, "mtasts: no domain to audit")?;
+        return Ok(EXIT_ERROR);
     }
-    Ok(worst(code, !refused.is_empty()))
+    let code = exit_code(&tally, args.output.fail_on, args.require_enforce_ready);
+    Ok(worst(code, refused > 0))
+}
+
+/// Audits the domains as they come and writes each, in input order or as judged as the
+/// format wants; returns the tally and how many inputs were refused (each told on `err`).
+async fn audit_all(
+    net: &Net,
+    args: &CheckArgs,
+    run: &report::Run,
+    mut domains: tokio::sync::mpsc::Receiver<Listed>,
+    sink: &mut dyn Sink,
+    progress: &ProgressBar,
+    err: &mut impl Write,
+) -> anyhow::Result<(Tally, usize)> {
+    let mut refused = 0;
+    let mut place = 0;
+    let input = futures_util::stream::poll_fn(|cx| domains.poll_recv(cx)).filter_map(|listed| {
+        let next = match listed {
+            Listed::Domain(d) => {
+                place += 1;
+                Some((place - 1, d))
+            }
+            Listed::Refused(why) => {
+                refused += 1;
+                let _ = progress.suspend(|| writeln!(err, "mtasts: {why}"));
+                None
+            }
+        };
+        std::future::ready(next)
+    });
+    let jobs = usize::from(args.network.jobs);
+    let ordered = args.format.ordered();
+    let window = if ordered { jobs * 4 } else { jobs };
+    sink.begin(run)?;
+    let mut tally = Tally::default();
+    {
+        let mut order = InOrder::default();
+        let judged = crate::audit_stream(net, input, args.expiry_warning, jobs, window);
+        tokio::pin!(judged);
+        while let Some(j) = judged.next().await {
+            progress.inc(1);
+            let ready = if ordered {
+                order.push(j.place, j)
+            } else {
+                vec![j]
+            };
+            for j in ready {
+                tally.add(&j.report);
+                progress.suspend(|| sink.domain(&j.report))?;
+            }
+        }
+    }
+    sink.end(&tally)?;
+    Ok((tally, refused))
+}
+
+/// One entry of the input, as the reading thread hands it over.
+enum Listed {
+    Domain(String),
+    /// Why an input was refused, with where it was found.
+    Refused(String),
+}
+
+/// The domains to audit, read in a thread of their own (a list on standard input may come
+/// slowly) and handed over through a bounded channel, so a list of millions is never held
+/// at once; and their number, when known beforehand (arguments only).
+fn domain_list(args: &CheckArgs) -> (tokio::sync::mpsc::Receiver<Listed>, Option<u64>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let named: Vec<String> = args.domains.clone();
+    let file = args.domains_file.clone();
+    let shard = args.shard;
+    let known = (file.is_none() && !named.iter().any(|d| d == "-")).then_some(named.len() as u64);
+    std::thread::spawn(move || {
+        let mut list = input::List::new(shard);
+        let mut send = |entry: input::Entry, place: &dyn Fn() -> String| {
+            let listed = match entry {
+                input::Entry::Audit(d) => Listed::Domain(d),
+                input::Entry::Skip => return true,
+                input::Entry::Refused(why) => Listed::Refused(format!("{}{why}", place())),
+            };
+            tx.blocking_send(listed).is_ok()
+        };
+        for typed in &named {
+            if typed == "-" {
+                if !read_list(io::stdin().lock(), "standard input", &mut list, &mut send) {
+                    return;
+                }
+            } else if !send(list.take(typed), &|| String::new()) {
+                return;
+            }
+        }
+        if let Some(path) = file {
+            let name = path.display().to_string();
+            let opened: Result<Box<dyn io::BufRead>, _> = if name == "-" {
+                Ok(Box::new(io::stdin().lock()))
+            } else {
+                std::fs::File::open(&path).map(|f| Box::new(io::BufReader::new(f)) as _)
+            };
+            match opened {
+                Ok(reader) => {
+                    read_list(reader, &name, &mut list, &mut send);
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Listed::Refused(format!("reading {name}: {e}")));
+                }
+            }
+        }
+    });
+    (rx, known)
+}
+
+/// Feeds the lines of a list to `send`, each refusal named by its line; false when the
+/// audit stopped listening.
+fn read_list(
+    reader: impl io::BufRead,
+    name: &str,
+    list: &mut input::List,
+    send: &mut impl FnMut(input::Entry, &dyn Fn() -> String) -> bool,
+) -> bool {
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line = match line {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                let why = input::Entry::Refused(input::NotADomain {
+                    typed: String::new(),
+                    why: e.to_string(),
+                });
+                return send(why, &|| format!("{name} line {}: ", i + 1));
+            }
+        };
+        if !send(list.take(&line), &|| format!("{name} line {}: ", i + 1)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A progress bar on standard error, for people watching a run of several domains.
+fn progress(args: &CheckArgs, known: Option<u64>) -> ProgressBar {
+    let watched = std::io::stderr().is_terminal()
+        && args.format == CheckFormat::Human
+        && !args.output.quiet
+        && known.is_none_or(|n| n > 1);
+    if !watched {
+        return ProgressBar::hidden();
+    }
+    let bar = match known {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} domains, {elapsed} (eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} domains, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    bar
 }
 
 fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
@@ -513,13 +682,16 @@ fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::
         return Ok(EXIT_ERROR);
     }
     if !args.output.quiet {
-        report::render_lint(&reports, args.output.format, args.output.style(), out)?;
+        report::render_lint(&reports, args.format, args.output.style(), out)?;
         out.flush()?;
     }
-    let code = exit_code(
-        reports.iter().flat_map(|r| &r.findings),
-        args.output.fail_on,
-    );
+    let mut tally = Tally::default();
+    tally.worst = reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| f.severity())
+        .max();
+    let code = exit_code(&tally, args.output.fail_on, false);
     Ok(worst(code, unreadable))
 }
 

@@ -3,68 +3,11 @@
 //! Static facts about a check (id, severity, hint, RFC section, result-type) live in
 //! [`crate::checks`]; a [`Finding`] adds only the evidence of one occurrence.
 
-use std::fmt;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::checks::Check;
-
-/// How much a finding matters, by its consequence (the README states the rule). Ordered,
-/// so "the worst" is simply `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Facts and advice.
-    Info,
-    /// Risk or lost visibility: reports will not arrive, a certificate expires soon, one
-    /// MX is unreachable, some senders read it differently.
-    Warning,
-    /// A sender that implements RFC 8461 would refuse mail, ignore the policy, or could be
-    /// attacked: the protection asked for is not there.
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-/// The RFC 8460 §4.3 result-type a reporting sender would emit for a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResultType {
-    StarttlsNotSupported,
-    CertificateHostMismatch,
-    CertificateExpired,
-    CertificateNotTrusted,
-    ValidationFailure,
-    TlsaInvalid,
-    StsPolicyFetchError,
-    StsPolicyInvalid,
-    StsWebpkiInvalid,
-}
-
-impl ResultType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResultType::StarttlsNotSupported => "starttls-not-supported",
-            ResultType::CertificateHostMismatch => "certificate-host-mismatch",
-            ResultType::CertificateExpired => "certificate-expired",
-            ResultType::CertificateNotTrusted => "certificate-not-trusted",
-            ResultType::ValidationFailure => "validation-failure",
-            ResultType::TlsaInvalid => "tlsa-invalid",
-            ResultType::StsPolicyFetchError => "sts-policy-fetch-error",
-            ResultType::StsPolicyInvalid => "sts-policy-invalid",
-            ResultType::StsWebpkiInvalid => "sts-webpki-invalid",
-        }
-    }
-}
+use crate::checks::{Check, Severity};
 
 /// What a finding is about. The variants follow the order of the audit's stages.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -237,12 +180,6 @@ impl Verdict {
             Verdict::Warn => "warn",
             Verdict::Fail => "fail",
         }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

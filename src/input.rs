@@ -545,3 +545,160 @@ mod tests {
         }
     }
 }
+
+/// The domains of a list as it is read, line by line: each audited once, in the order
+/// first seen, and only those of this machine's shard. What it keeps per domain is one
+/// 64-bit digest, so a list of millions stays small.
+#[derive(Debug, Default)]
+pub struct List {
+    seen: HashSet<u64>,
+    shard: Option<Shard>,
+}
+
+/// What to do with one entry of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Audit this domain (normalised).
+    Audit(String),
+    /// Nothing to audit: a blank or comment line, a domain already seen, another shard's.
+    Skip,
+    Refused(NotADomain),
+}
+
+impl List {
+    pub fn new(shard: Option<Shard>) -> List {
+        List {
+            seen: HashSet::new(),
+            shard,
+        }
+    }
+
+    /// One line of a list file, or one argument: `#` starts a comment, blank lines and
+    /// white space around a domain do not count.
+    pub fn take(&mut self, line: &str) -> Entry {
+        let text = line.split('#').next().unwrap_or_default();
+        if text.trim().is_empty() {
+            return Entry::Skip;
+        }
+        match domain(text) {
+            Err(why) => Entry::Refused(NotADomain {
+                typed: text.trim().to_string(),
+                why,
+            }),
+            Ok(d) if self.shard.as_ref().is_some_and(|s| !s.owns(&d)) => Entry::Skip,
+            Ok(d) if !self.seen.insert(digest(&d)) => Entry::Skip,
+            Ok(d) => Entry::Audit(d),
+        }
+    }
+}
+
+/// The first 64 bits of the SHA-256 of a normalised domain: stable across runs, machines
+/// and versions, which sharding needs.
+fn digest(domain: &str) -> u64 {
+    let hash = ring::digest::digest(&ring::digest::SHA256, domain.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.as_ref()[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// `--shard K/N`: the K-th of N slices of the input (1-based), chosen by a stable hash
+/// of each normalised domain, so N machines split one list without coordinating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+impl Shard {
+    pub fn owns(&self, domain: &str) -> bool {
+        digest(domain) % self.n == self.k - 1
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or("write the shard as K/N, e.g. 1/4 for the first of four")?;
+        let number = |part: &str| part.trim().parse::<u64>().ok().filter(|v| *v > 0);
+        match (number(k), number(n)) {
+            (Some(k), Some(n)) if k <= n => Ok(Shard { k, n }),
+            (Some(k), Some(n)) => Err(format!(
+                "shard {k} of {n} does not exist: K runs from 1 to N"
+            )),
+            _ => Err("K and N are whole numbers from 1, as in 1/4".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn lists_skip_comments_blanks_and_duplicates_and_refuse_bad_lines() {
+        let mut list = List::new(None);
+        let taken: Vec<Entry> = [
+            "# hosted domains",
+            "",
+            "  Example.COM.  ",
+            "example.com # again",
+            "bücher.example",
+            "https://example.net/",
+            "\texample.org\r",
+        ]
+        .iter()
+        .map(|l| list.take(l))
+        .collect();
+        assert_eq!(
+            taken,
+            [
+                Entry::Skip,
+                Entry::Skip,
+                Entry::Audit("example.com".into()),
+                Entry::Skip,
+                Entry::Audit("xn--bcher-kva.example".into()),
+                Entry::Refused(NotADomain {
+                    typed: "https://example.net/".into(),
+                    why: "give the domain only: example.net".into()
+                }),
+                Entry::Audit("example.org".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn shards_partition_the_input_exactly_and_stably() {
+        let domains: Vec<String> = (0..1000).map(|i| format!("d{i}.example")).collect();
+        let n = 7;
+        let mut owners = vec![0; domains.len()];
+        for k in 1..=n {
+            let mut list = List::new(Some(Shard { k, n }));
+            for (i, d) in domains.iter().enumerate() {
+                if let Entry::Audit(_) = list.take(d) {
+                    owners[i] += 1;
+                }
+            }
+        }
+        assert!(
+            owners.iter().all(|o| *o == 1),
+            "every domain in exactly one shard"
+        );
+        // Stable across runs, machines and versions: SHA-256, not a seeded hasher.
+        assert_eq!(digest("example.com"), 0xa379_a6f6_eeaf_b9a5);
+        assert!(
+            Shard { k: 2, n: 4 }.owns("example.com"),
+            "0xa379a6f6eeafb9a5 % 4 == 1"
+        );
+    }
+
+    #[test]
+    fn shards_parse_or_say_why() {
+        assert_eq!("2/4".parse(), Ok(Shard { k: 2, n: 4 }));
+        for bad in ["0/4", "5/4", "2", "a/b", "1/0", "-1/4"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,25 +1,24 @@
 //! Turns a domain's [`Observations`] into findings, a verdict and the enforce-readiness
 //! answer. Pure: no I/O, and the time is passed in.
 
+mod certs;
 mod dns;
 mod mx;
 mod policy;
 mod readiness;
 
-pub use readiness::{AddressReport, Readiness, Reason};
+pub use readiness::{Readiness, Reason};
 
-use rustls::RootCertStore;
-
-use crate::cert::{self, CertProblem};
+use crate::cert;
 use crate::checks::Check;
 use crate::dates;
-use crate::finding::{Finding, Problem, Subject, Verdict};
+use crate::finding::{Finding, Subject, Verdict};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::names;
 use crate::observe::{
-    Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step, TlsSession,
+    Addresses, DnsAnswer, FetchError, Observations, PolicySource, ProbeFailure, Step,
 };
 use crate::policy::{Mode, ParsedPolicy};
 use crate::record::{StsRecord, TlsRptRecord};
@@ -28,7 +27,8 @@ use crate::record::{StsRecord, TlsRptRecord};
 pub struct Context<'a> {
     /// The time certificates are judged at, in unix seconds.
     pub now: i64,
-    pub roots: &'a RootCertStore,
+    /// The trust roots, and what the run already worked out about certificates.
+    pub certs: &'a cert::Memo,
     /// Certificates expiring within this many days are reported.
     pub expiry_warning_days: u32,
     /// The bound on one network operation the observations were made with (`--timeout`).
@@ -58,10 +58,50 @@ pub struct DomainReport {
     /// If the policy were in enforce mode now, would a sender that honours it deliver
     /// everything it delivers today? With the reasons.
     pub readiness: Readiness,
-    /// Every probed MX address, judged: verdict, readiness and the checks that fired.
-    pub addresses: Vec<AddressReport>,
+    /// Every MX host judged, in the order of `observations.mx_hosts`.
+    pub mx: Vec<MxReport>,
+    /// Every policy fetch judged, in the order of the observed fetches (the browser-like
+    /// one last).
+    pub fetches: Vec<FetchReport>,
+    /// Which of those fetches served the body that was judged.
+    pub served: Option<usize>,
     /// The time the findings hold for, in unix seconds.
     pub judged_at: i64,
+}
+
+/// One MX host, judged.
+#[derive(Debug, Clone)]
+pub struct MxReport {
+    /// The policy pattern that covers the host, if any.
+    pub matched_pattern: Option<String>,
+    /// Every probed address, in the order of the host's probes.
+    pub addresses: Vec<AddressReport>,
+}
+
+/// One probed MX address, judged.
+#[derive(Debug, Clone)]
+pub struct AddressReport {
+    pub addr: IpAddr,
+    pub verdict: Verdict,
+    pub readiness: Readiness,
+    /// The checks that fired at this address (and at its host), in report order.
+    pub checks: Vec<Check>,
+    /// The chain the address presented (in the TLS handshake, or the legacy one).
+    pub certificates: Vec<Certificate>,
+}
+
+/// One policy fetch, judged: the chain it was shown.
+#[derive(Debug, Clone)]
+pub struct FetchReport {
+    pub certificates: Vec<Certificate>,
+}
+
+/// A certificate as reports show it.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub summary: cert::CertSummary,
+    /// By the one rounding rule of [`dates::days_left`], at the time judged.
+    pub days_left: i64,
 }
 
 /// A policy file judged offline (`mtasts lint`).
@@ -78,7 +118,7 @@ pub struct LintReport {
 /// The offline checks of a policy file: its grammar and sense, without the DNS or the
 /// MX hosts.
 pub fn lint(path: &str, body: Vec<u8>) -> LintReport {
-    let cap = crate::net::https::MAX_POLICY_BYTES;
+    let cap = crate::limits::MAX_POLICY_BYTES;
     let policy = crate::policy::parse(&body[..body.len().min(cap)]);
     let mut findings: Vec<Finding> = policy::content_findings(&policy).collect();
     if body.len() > cap {
@@ -163,7 +203,7 @@ fn beyond_limits(obs: &Observations, findings: &mut Vec<Finding>) {
                 "{} has {} MX hosts; only the first {} by preference were audited (the audit's limit)",
                 obs.domain,
                 exchanges.len(),
-                crate::net::MAX_MX_HOSTS
+                crate::limits::MAX_MX_HOSTS
             ),
         ));
     }
@@ -235,7 +275,7 @@ fn unprobed(obs: &Observations, findings: &mut Vec<Finding>) {
                     "{} has {} addresses; {left_out} were not probed (the audit probes at most {} per host)",
                     host.name,
                     host.addresses.all().len(),
-                    crate::net::MAX_ADDRESSES
+                    crate::limits::MAX_ADDRESSES
                 ),
             ));
         }
@@ -313,7 +353,7 @@ struct Probed<'a> {
 fn dns_limit(name: &str) -> String {
     format!(
         "the DNS answer for {name} holds more than {} records; only the first were judged (the audit's limit)",
-        crate::net::dns::MAX_RECORDS
+        crate::limits::MAX_RECORDS
     )
 }
 
@@ -343,16 +383,17 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     }
     unchecked(&obs, &mut findings);
 
-    let addresses = readiness::addresses(&obs, &findings);
-    let readiness = readiness::domain(&obs, &findings, &addresses);
+    let mx = mx_reports(&obs, &findings, applied, ctx);
+    let readiness = domain_readiness(&obs, &findings, &mx);
     if let Some(applied) = applied {
         policy::judge_mode(applied, Some(&readiness), &mut findings);
         if applied.mode == Mode::Enforce {
-            findings.extend(readiness::refused_now(&obs, &findings, &addresses));
+            findings.extend(readiness::refused_now(&obs, &findings, &mx));
         }
     }
     let findings = finish(&obs, findings);
-    let addresses = readiness::addresses(&obs, &findings);
+    let mx = mx_reports(&obs, &findings, applied, ctx);
+    let (fetches, served) = fetch_reports(&obs, ctx);
 
     DomainReport {
         unicode: names::unicode(&obs.domain),
@@ -362,7 +403,9 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
         verdict: Verdict::of(&findings),
         findings,
         readiness,
-        addresses,
+        mx,
+        fetches,
+        served,
         judged_at: ctx.now,
         observations: obs,
     }
@@ -409,19 +452,101 @@ fn failure<T>(answer: &DnsAnswer<T>) -> Option<String> {
 /// The report of a domain that could not be judged, with the one finding that says why.
 fn unjudged(obs: Observations, ctx: &Context<'_>, why: Finding) -> DomainReport {
     let findings = finish(&obs, vec![why]);
-    let addresses = readiness::addresses(&obs, &findings);
+    let mx = mx_reports(&obs, &findings, None, ctx);
+    let (fetches, served) = fetch_reports(&obs, ctx);
     DomainReport {
         unicode: names::unicode(&obs.domain),
         sts_record: None,
         tlsrpt_record: None,
         policy: None,
         verdict: Verdict::of(&findings),
-        readiness: readiness::domain(&obs, &findings, &addresses),
+        readiness: domain_readiness(&obs, &findings, &mx),
         findings,
-        addresses,
+        mx,
+        fetches,
+        served,
         judged_at: ctx.now,
         observations: obs,
     }
+}
+
+/// Every MX host judged: the pattern covering it, and each probed address with its
+/// verdict, readiness, checks and certificates.
+fn mx_reports(
+    obs: &Observations,
+    findings: &[Finding],
+    policy: Option<&crate::policy::Policy>,
+    ctx: &Context<'_>,
+) -> Vec<MxReport> {
+    obs.mx_hosts
+        .iter()
+        .map(|host| MxReport {
+            matched_pattern: policy
+                .and_then(|p| p.matching_pattern(&host.name))
+                .map(str::to_string),
+            addresses: host
+                .probes
+                .iter()
+                .filter_map(|probe| {
+                    let addr = probe.addr?;
+                    let here = readiness::findings_at(findings, &host.name, addr);
+                    Some(AddressReport {
+                        addr,
+                        verdict: Verdict::of_all(here.iter().copied()),
+                        readiness: readiness::at_address(&obs.domain, probe, &here, findings),
+                        checks: here.iter().map(|f| f.check).collect(),
+                        certificates: certificates(presented(probe), ctx),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn domain_readiness(obs: &Observations, findings: &[Finding], mx: &[MxReport]) -> Readiness {
+    let addresses = mx.iter().flat_map(|m| &m.addresses).map(|a| &a.readiness);
+    readiness::domain(obs, findings, addresses)
+}
+
+/// The chain an MX address presented: in the TLS handshake, or else in the legacy one.
+fn presented(probe: &crate::observe::SmtpProbe) -> &[Vec<u8>] {
+    match (&probe.tls, &probe.legacy) {
+        (Some(tls), _) if !tls.chain.is_empty() => &tls.chain,
+        (_, Some(crate::observe::LegacyHello::ServerHello { chain, .. })) => chain,
+        _ => &[],
+    }
+}
+
+/// Every policy fetch judged, and which one served the body judged.
+fn fetch_reports(obs: &Observations, ctx: &Context<'_>) -> (Vec<FetchReport>, Option<usize>) {
+    let PolicySource::Fetched(f) = &obs.policy else {
+        return (vec![], None);
+    };
+    let reports = f
+        .fetches
+        .iter()
+        .chain(&f.browser)
+        .map(|fetch| FetchReport {
+            certificates: fetch
+                .tls
+                .as_ref()
+                .map(|t| certificates(&t.chain, ctx))
+                .unwrap_or_default(),
+        })
+        .collect();
+    (reports, policy::served_index(f))
+}
+
+/// The certificates of a chain that parse, as reports show them.
+fn certificates(chain: &[Vec<u8>], ctx: &Context<'_>) -> Vec<Certificate> {
+    chain
+        .iter()
+        .filter_map(|der| ctx.certs.summarize(der))
+        .map(|summary| Certificate {
+            days_left: dates::days_left(summary.not_after, ctx.now),
+            summary,
+        })
+        .collect()
 }
 
 /// The findings as reported: each message names its subject, so that a grep of the output
@@ -495,203 +620,4 @@ fn family_unreachable(failure: &Option<(Step, ProbeFailure)>) -> bool {
         failure,
         Some((Step::Connect, ProbeFailure::NetworkUnreachable))
     )
-}
-
-/// Whose certificate is judged: the checks differ, the rules do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
-    PolicyHost,
-    Mx,
-}
-
-/// Everything wrong with the certificate chain a server presented for `host`.
-fn certificate(
-    tls: &TlsSession,
-    host: &str,
-    ctx: &Context<'_>,
-    endpoint: Endpoint,
-) -> Vec<Problem> {
-    let policy_host = endpoint == Endpoint::PolicyHost;
-    let pick = |for_policy: Check, for_mx: Check| if policy_host { for_policy } else { for_mx };
-    let mut out = Vec::new();
-    for problem in cert::judge_chain(&tls.chain, host, ctx.now, ctx.roots) {
-        let (check, message) = match problem {
-            CertProblem::Expired { subject, not_after } => (
-                pick(Check::StsHostCertExpired, Check::SmtpCertExpired),
-                format!(
-                    "the certificate {subject} expired on {} ({})",
-                    dates::rfc3339(not_after),
-                    dates::relative(not_after, ctx.now)
-                ),
-            ),
-            CertProblem::NotYetValid {
-                subject,
-                not_before,
-            } => (
-                pick(Check::StsHostCertNotYetValid, Check::SmtpCertNotYetValid),
-                format!(
-                    "the certificate {subject} is valid only from {}",
-                    dates::rfc3339(not_before)
-                ),
-            ),
-            CertProblem::NameMismatch {
-                host,
-                dns_names,
-                cn_only,
-            } => {
-                let names = if dns_names.is_empty() {
-                    "none".to_string()
-                } else {
-                    dns_names.join(", ")
-                };
-                let cn = if cn_only {
-                    "; only the subject CN matches, and senders use the subject alternative names"
-                } else {
-                    ""
-                };
-                (
-                    pick(Check::StsHostCertName, Check::SmtpCertHostname),
-                    format!("the certificate does not cover {host}: its DNS names are {names}{cn}"),
-                )
-            }
-            CertProblem::SelfSigned => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertSelfSigned),
-                "the certificate is self-signed".to_string(),
-            ),
-            CertProblem::Incomplete { missing_issuer } => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertChainIncomplete),
-                format!(
-                    "the server did not send the certificate of the issuer {missing_issuer}, which is not a trusted root"
-                ),
-            ),
-            CertProblem::Untrusted { reason } => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                format!("the chain does not lead to a trusted root: {reason}"),
-            ),
-            CertProblem::Unparseable(why) => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                format!("the certificate cannot be parsed: {why}"),
-            ),
-            CertProblem::NoCertificate => (
-                pick(Check::StsHostCertUntrusted, Check::SmtpCertUntrusted),
-                "the server presented no certificate".to_string(),
-            ),
-            // Strength is judged on the MX hosts only: the policy host is a web server, and
-            // its TLS is the web PKI's business.
-            CertProblem::WeakKey { .. } | CertProblem::Sha1Signature { .. } if policy_host => {
-                continue;
-            }
-            CertProblem::WeakKey {
-                subject,
-                key_type,
-                bits,
-            } => (
-                Check::SmtpCertWeakKey,
-                format!("the certificate {subject} has a {bits}-bit {key_type} key"),
-            ),
-            CertProblem::Sha1Signature { subject } => (
-                Check::SmtpCertSha1,
-                format!("the certificate {subject} is signed with SHA-1"),
-            ),
-        };
-        out.push(Problem::new(check, message));
-    }
-    if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
-        let left = dates::days_left(leaf.not_after, ctx.now);
-        if (0..i64::from(ctx.expiry_warning_days)).contains(&left) {
-            out.push(Problem::new(
-                pick(Check::StsHostCertExpiring, Check::SmtpCertExpiring),
-                format!(
-                    "the certificate {} expires on {} ({})",
-                    leaf.subject,
-                    dates::rfc3339(leaf.not_after),
-                    dates::relative(leaf.not_after, ctx.now)
-                ),
-            ));
-        }
-    }
-    if tls.chain_truncated && policy_host {
-        out.push(Problem::new(
-            Check::AuditLimit,
-            format!("the server sent more than {} certificates; only the first were judged (the audit's limit)", crate::net::tls::MAX_CHAIN_CERTS),
-        ));
-    } else if tls.chain_truncated {
-        out.push(Problem::new(
-            Check::SmtpCertChainLimit,
-            format!(
-                "the server sent more than {} certificates; only the first were judged",
-                crate::net::tls::MAX_CHAIN_CERTS
-            ),
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cert::tests::{FIXTURE_ROOT, FIXTURE_TIME, SHA1_LEAF, WEAK_RSA_LEAF};
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    fn der(pem: &str) -> Vec<u8> {
-        CertificateDer::from_pem_slice(pem.as_bytes())
-            .expect("PEM")
-            .to_vec()
-    }
-
-    fn ids(chain: &[&str], host: &str, endpoint: Endpoint) -> Vec<&'static str> {
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(der(FIXTURE_ROOT)))
-            .expect("root");
-        let ctx = Context {
-            now: FIXTURE_TIME,
-            roots: &roots,
-            expiry_warning_days: 14,
-            timeout: Duration::from_secs(10),
-            dns_silent: None,
-            port25_reached: true,
-        };
-        let tls = TlsSession {
-            chain: chain.iter().map(|p| der(p)).collect(),
-            ..TlsSession::default()
-        };
-        certificate(&tls, host, &ctx, endpoint)
-            .iter()
-            .map(|p| p.check.id())
-            .collect()
-    }
-
-    /// rustls can serve neither of these certificates, so the lab cannot: the mapping is
-    /// tested here, on certificates made once with openssl (see cert.rs).
-    #[test]
-    fn weak_keys_and_sha1_signatures_are_warnings_on_mx_hosts_only() {
-        assert_eq!(
-            ids(
-                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
-                "weak.example.test",
-                Endpoint::Mx
-            ),
-            ["smtp-cert-weak-key"]
-        );
-        // webpki refuses SHA-1 signatures, so senders do not trust the chain either.
-        assert_eq!(
-            ids(
-                &[SHA1_LEAF, FIXTURE_ROOT],
-                "sha1.example.test",
-                Endpoint::Mx
-            ),
-            ["smtp-cert-untrusted", "smtp-cert-sha1"]
-        );
-        // The policy host is a web server: strength is the web PKI's business there.
-        assert_eq!(
-            ids(
-                &[WEAK_RSA_LEAF, FIXTURE_ROOT],
-                "weak.example.test",
-                Endpoint::PolicyHost
-            ),
-            Vec::<&str>::new()
-        );
-    }
 }

@@ -4,10 +4,13 @@
 pub mod dns;
 pub mod https;
 pub mod legacy;
+pub mod probes;
 pub mod smtp;
 pub mod tls;
+pub mod vantage;
 
 use crate::input::EhloName;
+use crate::limits::{MAX_ADDRESSES, MAX_MX_HOSTS};
 use crate::names;
 
 use std::io;
@@ -16,25 +19,22 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::{join, join_all};
 use futures_util::join;
 use rustls::RootCertStore;
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 pub use crate::observe::Families;
 use crate::observe::{
     Addresses, DnsAnswer, LegacyHello, Lookup, MxHost, MxRecord, Observations, PolicyFetches,
-    PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TxtRecord,
+    PolicySource, ProbeFailure, SmtpProbe, Step, TlsFailure, TlsSession, TlsaRecord, TxtRecord,
 };
 use dns::Dns;
-
-/// At most this many MX hosts of one domain are probed (RFC 5321 puts no limit; real
-/// domains have a handful).
-pub const MAX_MX_HOSTS: usize = 16;
-/// At most this many addresses of one host are probed.
-pub const MAX_ADDRESSES: usize = 8;
+use probes::{PerAddress, Probes};
+use vantage::Vantage;
 
 /// Where people put the `_mta-sts` record by mistake, as `(prefix, suffix)` around DOMAIN.
 pub const STS_MISPLACED: &[(&str, &str)] = &[
@@ -90,38 +90,63 @@ impl Config {
     }
 }
 
-/// The network side of a run: one resolver and one connection budget for all domains.
-pub struct Net {
+/// The network side of a run, built once by the command and shared by every domain: one
+/// resolver and its cache, one connection budget, the MX probes, and what the run learns
+/// about its vantage point.
+#[derive(Clone)]
+pub struct Net(Arc<Inner>);
+
+struct Inner {
     cfg: Config,
     dns: Dns,
-    connections: Semaphore,
+    connections: Arc<Semaphore>,
+    per_address: PerAddress,
+    probes: Probes,
+    vantage: Vantage,
 }
 
 impl Net {
-    pub fn new(cfg: &Config) -> anyhow::Result<Net> {
-        Ok(Net {
-            cfg: cfg.clone(),
+    pub fn new(cfg: Config) -> anyhow::Result<Net> {
+        Ok(Net(Arc::new(Inner {
             dns: Dns::new(cfg.resolver, cfg.timeout)?,
-            connections: Semaphore::new(cfg.max_connections.max(1)),
-        })
+            connections: Arc::new(Semaphore::new(cfg.max_connections.max(1))),
+            per_address: PerAddress::default(),
+            probes: Probes::default(),
+            vantage: Vantage::default(),
+            cfg,
+        })))
     }
 
-    /// Whether the resolver answers at all (see [`Dns::answers`]).
-    pub async fn dns_answers(&self) -> Result<(), String> {
-        let deadline = Instant::now() + self.cfg.timeout;
-        self.dns.answers(deadline).await
+    pub fn config(&self) -> &Config {
+        &self.0.cfg
+    }
+
+    /// Why the resolver gives no answer at all (not even for the root zone), or `None`:
+    /// asked once for the run, beside the first domain's own lookups.
+    pub async fn dns_silent(&self) -> Option<String> {
+        let ask = || async {
+            let deadline = Instant::now() + self.0.cfg.timeout;
+            self.0.dns.answers(deadline).await.err()
+        };
+        self.0.vantage.dns.get_or_init(ask).await.clone()
+    }
+
+    /// Whether outbound port 25 is open from here (see [`Vantage::port25_open`]).
+    pub async fn port25_open(&self) -> bool {
+        self.0.vantage.port25_open().await
     }
 
     /// Everything about `domain` (lower case, no trailing dot) that the judges need.
     pub async fn gather(&self, domain: &str) -> Observations {
+        let _probing = self.0.vantage.probing();
         let started = Instant::now();
-        let deadline = started + self.cfg.deadline;
+        let deadline = started + self.0.cfg.deadline;
         let records = join(
             self.txt_or_misplaced(domain, "_mta-sts.", STS_MISPLACED, b"stsv1", deadline),
             self.txt_or_misplaced(domain, "_smtp._tls.", TLSRPT_MISPLACED, b"tlsrpt", deadline),
         );
         let mx = async {
-            let mx = self.dns.mx(domain, deadline).await;
+            let mx = self.0.dns.mx(domain, deadline).await;
             let hosts = self.mx_hosts(domain, &mx, deadline).await;
             (mx, hosts)
         };
@@ -136,8 +161,8 @@ impl Net {
             mx,
             policy,
             mx_hosts,
-            mx_checked: !self.cfg.skip_mx,
-            families: self.cfg.families,
+            mx_checked: !self.0.cfg.skip_mx,
+            families: self.0.cfg.families,
             deadline_hit: Instant::now() >= deadline,
             elapsed: started.elapsed(),
         }
@@ -153,7 +178,7 @@ impl Net {
         tag: &[u8],
         deadline: Instant,
     ) -> (Lookup<TxtRecord>, Vec<Lookup<TxtRecord>>) {
-        let lookup = self.dns.txt(&format!("{prefix}{domain}"), deadline).await;
+        let lookup = self.0.dns.txt(&format!("{prefix}{domain}"), deadline).await;
         let mentions = |r: &TxtRecord| {
             r.joined()
                 .to_ascii_lowercase()
@@ -172,27 +197,27 @@ impl Net {
             .iter()
             .map(|(p, suffix)| format!("{p}{domain}{}", suffix.replace("DOMAIN", domain)));
         let elsewhere =
-            join_all(names.map(|name| async move { self.dns.txt(&name, deadline).await })).await;
+            join_all(names.map(|name| async move { self.0.dns.txt(&name, deadline).await })).await;
         (lookup, elsewhere)
     }
 
     async fn policy(&self, domain: &str, deadline: Instant) -> PolicySource {
-        if let Some((path, body)) = &self.cfg.policy_file {
+        if let Some((path, body)) = &self.0.cfg.policy_file {
             return PolicySource::Draft {
                 path: path.clone(),
                 body: body.clone(),
             };
         }
         let host = format!("mta-sts.{domain}");
-        let addresses = self.dns.addresses(&host, deadline).await;
+        let addresses = self.0.dns.addresses(&host, deadline).await;
         let host = &host;
         let fetch = |addr, agent| async move {
             match self.connection(deadline).await {
-                Some(_permit) => https::fetch(&self.cfg, host, addr, agent, deadline).await,
+                Some(_permit) => https::fetch(&self.0.cfg, host, addr, agent, deadline).await,
                 None => https::gave_up(addr, agent),
             }
         };
-        let targets = self.targets(&addresses);
+        let targets = self.targets(&addresses.all(), MAX_ADDRESSES);
         let fetches = join_all(targets.iter().map(|&a| fetch(a, https::MTA_USER_AGENT))).await;
         // Bot protection answers non-browsers with these; ask again as a browser to tell.
         let blocked = fetches
@@ -237,19 +262,9 @@ impl Net {
         .await
     }
 
+    /// One MX host: its addresses, its TLSA records, and a probe of each address.
     async fn mx_host(&self, name: String, preference: u16, deadline: Instant) -> MxHost {
-        // An IP literal as MX target: senders look it up as a name and fail, so do we.
-        let addresses = self.dns.addresses(&name, deadline).await;
-        let (tlsa, probes) = if self.cfg.skip_mx {
-            (None, vec![])
-        } else {
-            let tlsa_name = format!("_25._tcp.{name}");
-            let tlsa = self.dns.tlsa(&tlsa_name, deadline);
-            let targets = self.targets(&addresses);
-            let probes = join_all(targets.iter().map(|&addr| self.smtp(&name, addr, deadline)));
-            let (tlsa, probes) = join!(tlsa, probes);
-            (Some(tlsa), probes)
-        };
+        let (addresses, tlsa, probes) = self.look_and_probe(&name, deadline).await;
         MxHost {
             name,
             preference,
@@ -259,25 +274,86 @@ impl Net {
         }
     }
 
-    /// The addresses to probe: those of the allowed families, bounded.
-    fn targets(&self, addresses: &Addresses) -> Vec<IpAddr> {
-        let mut all = addresses.all();
-        all.retain(|a| self.cfg.families.allows(*a));
+    /// What [`Net::mx_host`] learns. Nothing waits for what it does not need: the TLSA
+    /// lookup starts with the address lookups, and the IPv4 addresses are probed as soon as
+    /// the A lookup answers.
+    async fn look_and_probe(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> (Addresses, Option<Lookup<TlsaRecord>>, Vec<SmtpProbe>) {
+        let dns = &self.0.dns;
+        // An IP literal as MX target: senders look it up as a name and fail, so do we.
+        let a = dns.a(name, deadline).shared();
+        let aaaa = dns.aaaa(name, deadline).shared();
+        let addresses = async {
+            let (a, aaaa) = join!(a.clone(), aaaa.clone());
+            dns.explained(name, a, aaaa, deadline).await
+        };
+        if self.0.cfg.skip_mx {
+            return (addresses.await, None, vec![]);
+        }
+        let tlsa_name = format!("_25._tcp.{name}");
+        let tlsa = dns.tlsa(&tlsa_name, deadline);
+        let v4 = async {
+            let a = a.clone().await;
+            let targets = self.targets(a.records(), MAX_ADDRESSES);
+            join_all(targets.iter().map(|&addr| self.smtp(name, addr, deadline))).await
+        };
+        let v6 = async {
+            let (a, aaaa) = join!(a.clone(), aaaa.clone());
+            let taken = self.targets(a.records(), MAX_ADDRESSES).len();
+            let targets = self.targets(aaaa.records(), MAX_ADDRESSES.saturating_sub(taken));
+            join_all(targets.iter().map(|&addr| self.smtp(name, addr, deadline))).await
+        };
+        let (addresses, tlsa, mut probes, v6) = join!(addresses, tlsa, v4, v6);
+        probes.extend(v6);
+        (addresses, Some(tlsa), probes)
+    }
+
+    /// The addresses to probe: those of the allowed families, at most `room`, in order.
+    fn targets(&self, addresses: &[IpAddr], room: usize) -> Vec<IpAddr> {
+        let mut all: Vec<IpAddr> = addresses
+            .iter()
+            .copied()
+            .filter(|a| self.0.cfg.families.allows(*a))
+            .collect();
         all.sort();
         all.dedup();
-        all.truncate(MAX_ADDRESSES);
+        all.truncate(room);
         all
     }
 
+    /// The SMTP probe of `host` at `addr`: shared with every domain of the run that uses
+    /// the same host at the same address. The domain that asks first sets its deadline;
+    /// the others, which started later, have later deadlines.
     async fn smtp(&self, host: &str, addr: IpAddr, deadline: Instant) -> SmtpProbe {
+        let dial = self.0.cfg.dial(host, addr, 25);
+        let start = || {
+            let (net, host) = (self.clone(), host.to_string());
+            async move { net.probe(&host, addr, deadline).await }.boxed()
+        };
+        // Every step of the probe is bounded by that deadline: it ends in time.
+        let shared = self.0.probes.get(host, dial, start);
+        (*shared.await).clone()
+    }
+
+    /// One SMTP session with `host` at `addr`, and the legacy hello when rustls was
+    /// refused, in a task of its own: it serves every domain that uses the host.
+    async fn probe(&self, host: &str, addr: IpAddr, deadline: Instant) -> SmtpProbe {
         let started = Instant::now();
         let params = smtp::Params {
             host,
-            ehlo_name: &self.cfg.ehlo_name,
-            timeout: self.cfg.timeout,
+            ehlo_name: &self.0.cfg.ehlo_name,
+            timeout: self.0.cfg.timeout,
             deadline,
         };
-        let Some(_permit) = self.connection(deadline).await else {
+        let slots = async {
+            let polite = self.0.per_address.acquire(addr).await?;
+            let global = self.connection(deadline).await?;
+            Some((polite, global))
+        };
+        let Ok(Some(_slots)) = tokio::time::timeout_at(deadline, slots).await else {
             return SmtpProbe {
                 addr: Some(addr),
                 failure: Some((Step::Connect, ProbeFailure::Timeout)),
@@ -285,7 +361,10 @@ impl Net {
             };
         };
         let mut probe = match self.connect(host, addr, 25, deadline).await {
-            Ok(stream) => smtp::session(stream, &params).await,
+            Ok(stream) => {
+                self.0.vantage.reached_port25();
+                smtp::session(stream, &params).await
+            }
             Err(failure) => SmtpProbe {
                 failure: Some((Step::Connect, failure)),
                 ..SmtpProbe::default()
@@ -311,8 +390,8 @@ impl Net {
         port: u16,
         deadline: Instant,
     ) -> Result<TcpStream, ProbeFailure> {
-        let until = deadline.min(Instant::now() + self.cfg.timeout);
-        match tokio::time::timeout_at(until, TcpStream::connect(self.cfg.dial(host, addr, port)))
+        let until = deadline.min(Instant::now() + self.0.cfg.timeout);
+        match tokio::time::timeout_at(until, TcpStream::connect(self.0.cfg.dial(host, addr, port)))
             .await
         {
             Err(_) => Err(ProbeFailure::Timeout),
@@ -328,12 +407,10 @@ impl Net {
         }
     }
 
-    /// A connection slot, waited for no longer than the domain's deadline.
-    async fn connection(&self, deadline: Instant) -> Option<SemaphorePermit<'_>> {
-        tokio::time::timeout_at(deadline, self.connections.acquire())
-            .await
-            .ok()?
-            .ok()
+    /// A connection slot, waited for no longer than `deadline`.
+    async fn connection(&self, deadline: Instant) -> Option<OwnedSemaphorePermit> {
+        let slot = self.0.connections.clone().acquire_owned();
+        tokio::time::timeout_at(deadline, slot).await.ok()?.ok()
     }
 }
 

@@ -399,7 +399,7 @@ pub enum ProbeFailure {
 
 impl std::fmt::Display for ProbeFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::net::smtp::{MAX_LINE, MAX_LINES};
+        use crate::limits::{MAX_LINE, MAX_LINES};
         match self {
             ProbeFailure::ConnectRefused => f.write_str("connection refused"),
             ProbeFailure::NetworkUnreachable => f.write_str("network unreachable"),

@@ -11,7 +11,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::checks::Check;
-use crate::finding::{Problem, Severity};
+use crate::checks::Severity;
+use crate::finding::Problem;
 use crate::names;
 use crate::record::{cap, ext_name_ok, is_quote, quoted};
 use crate::senders;
@@ -502,44 +503,107 @@ fn fields<'a>(lines: &[Line<'a>], problems: &mut Vec<Problem>) -> Option<Vec<Fie
     Some(fields)
 }
 
+/// The fields by name, names in order of first appearance.
+struct Groups<'f, 'a> {
+    index: HashMap<&'a str, usize>,
+    groups: Vec<(&'a str, Vec<&'f Field<'a>>)>,
+}
+
+impl<'f, 'a> Groups<'f, 'a> {
+    fn of(fields: &'f [Field<'a>]) -> Self {
+        let mut g = Groups {
+            index: HashMap::new(),
+            groups: Vec::new(),
+        };
+        for f in fields {
+            let i = *g.index.entry(f.name).or_insert_with(|| {
+                g.groups.push((f.name, Vec::new()));
+                g.groups.len() - 1
+            });
+            g.groups[i].1.push(f);
+        }
+        g
+    }
+
+    fn entries(&self, name: &str) -> &[&'f Field<'a>] {
+        self.index
+            .get(name)
+            .map_or(&[][..], |&i| &self.groups[i].1[..])
+    }
+
+    /// The entry senders use (RFC 8461 §3.2: "all entries except for the first SHALL be
+    /// ignored", mx aside).
+    fn first(&self, name: &str) -> Option<&'f Field<'a>> {
+        self.entries(name).first().copied()
+    }
+
+    /// The fields other than the four known ones.
+    fn others(&self) -> impl Iterator<Item = &(&'a str, Vec<&'f Field<'a>>)> + '_ {
+        self.groups.iter().filter(|(n, _)| !KNOWN.contains(n))
+    }
+}
+
 /// Judges the fields and builds the lenient reading.
 fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
-    // The entries of each name, names in order of first appearance. Senders use the first
-    // entry (RFC 8461 §3.2: "all entries except for the first SHALL be ignored", mx aside).
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut groups: Vec<(&str, Vec<&Field>)> = Vec::new();
-    for f in fields {
-        let i = *index.entry(f.name).or_insert_with(|| {
-            groups.push((f.name, Vec::new()));
-            groups.len() - 1
-        });
-        groups[i].1.push(f);
-    }
-    let entries = |name: &str| index.get(name).map_or(&[][..], |&i| &groups[i].1[..]);
-    let first = |name: &str| entries(name).first().copied();
-
+    let groups = Groups::of(fields);
     // Strict parsers read every entry, the ignored ones too.
     for f in fields.iter().filter(|f| KNOWN.contains(&f.name)) {
         if let Some((check, why)) = value_problem(f) {
             problems.push(at(check, f, why));
         }
     }
-    for (name, same) in groups.iter().filter(|(n, g)| *n != "mx" && g.len() > 1) {
+    for (name, same) in groups
+        .groups
+        .iter()
+        .filter(|(n, g)| *n != "mx" && g.len() > 1)
+    {
         problems.push(duplicate(name, same));
     }
+    let mode = groups.first("mode").and_then(|f| Mode::parse(f.value));
+    let max_age = groups
+        .first("max_age")
+        .and_then(|f| lenient_max_age(f.value));
+    let missing = missing_fields(&groups, mode, problems);
+    other_fields(&groups, &missing, problems);
+    if let (Some(f), Some(age)) = (groups.first("max_age"), max_age)
+        && let Some((check, why)) = max_age_advice(age, mode)
+    {
+        problems.push(at(check, f, why));
+    }
+    Some(Policy {
+        mode: mode?,
+        max_age: max_age?,
+        mx: groups
+            .entries("mx")
+            .iter()
+            .filter(|f| !f.value.is_empty())
+            .map(|f| f.value.to_string())
+            .collect(),
+        extensions: groups
+            .others()
+            .filter(|(_, g)| extension_problem(g[0]).is_none())
+            .map(|(n, g)| (n.to_string(), g[0].value.to_string()))
+            .collect(),
+    })
+}
 
-    let mode = first("mode").and_then(|f| Mode::parse(f.value));
-    let max_age = first("max_age").and_then(|f| lenient_max_age(f.value));
+/// The known fields that are missing, each reported: as a misspelling or a name in
+/// another case when one of the other fields is meant for it, else as missing.
+fn missing_fields(
+    groups: &Groups,
+    mode: Option<Mode>,
+    problems: &mut Vec<Problem>,
+) -> Vec<&'static str> {
     // mx is "required at least once, except when mode is "none"": unknown without a mode.
-    let missing: Vec<&str> = KNOWN
+    let missing: Vec<&'static str> = KNOWN
         .into_iter()
-        .filter(|k| first(k).is_none())
+        .filter(|k| groups.first(k).is_none())
         .filter(|k| *k != "mx" || matches!(mode, Some(Mode::Enforce | Mode::Testing)))
         .collect();
-    let others = || groups.iter().filter(|(n, _)| !KNOWN.contains(n));
     for &name in &missing {
-        let in_other_case = others().any(|(n, _)| recased(n) == Some(name));
-        let misspelt: Vec<&Field> = others()
+        let in_other_case = groups.others().any(|(n, _)| recased(n) == Some(name));
+        let misspelt: Vec<&Field> = groups
+            .others()
             .filter(|(n, _)| recased(n).is_none() && near_miss(n) == Some(name))
             .map(|(_, g)| g[0])
             .collect();
@@ -554,7 +618,13 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
             problems.push(missing_problem(name, mode));
         }
     }
-    for (name, same) in others() {
+    missing
+}
+
+/// The fields other than the four: a known name in another case, an extension, or a
+/// line senders skip.
+fn other_fields(groups: &Groups, missing: &[&str], problems: &mut Vec<Problem>) {
+    for (name, same) in groups.others() {
         if let Some(known) = recased(name) {
             let absent = missing.contains(&known);
             problems.extend(same.iter().map(|f| key_case(f, known, absent)));
@@ -562,7 +632,7 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
         }
         let meant = near_miss(name);
         if meant.is_some_and(|m| missing.contains(&m)) {
-            continue;
+            continue; // reported as the missing field's misspelling
         }
         for (i, f) in same.iter().enumerate() {
             if let Some(why) = extension_problem(f) {
@@ -578,25 +648,6 @@ fn judge(fields: &[Field], problems: &mut Vec<Problem>) -> Option<Policy> {
             }
         }
     }
-    if let (Some(f), Some(age)) = (first("max_age"), max_age)
-        && let Some((check, why)) = max_age_advice(age, mode)
-    {
-        problems.push(at(check, f, why));
-    }
-
-    Some(Policy {
-        mode: mode?,
-        max_age: max_age?,
-        mx: entries("mx")
-            .iter()
-            .filter(|f| !f.value.is_empty())
-            .map(|f| f.value.to_string())
-            .collect(),
-        extensions: others()
-            .filter(|(_, g)| extension_problem(g[0]).is_none())
-            .map(|(n, g)| (n.to_string(), g[0].value.to_string()))
-            .collect(),
-    })
 }
 
 /// The known field name that `name` is in another case, if it is one.

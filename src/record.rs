@@ -993,7 +993,7 @@ pub(crate) fn quoted(s: &str) -> String {
 mod tests {
     use super::test_support::{ids, manifest, worst};
     use super::*;
-    use crate::finding::Severity;
+    use crate::checks::Severity;
     use proptest::prelude::*;
 
     fn rrset(records: &[&[&str]]) -> Vec<TxtRecord> {
@@ -1445,7 +1445,8 @@ mod tests {
 pub(crate) mod test_support {
     use std::path::{Path, PathBuf};
 
-    use crate::finding::{Problem, Severity};
+    use crate::checks::Severity;
+    use crate::finding::Problem;
 
     /// The check ids, sorted.
     pub(crate) fn ids(problems: &[Problem]) -> Vec<&'static str> {

@@ -1,7 +1,10 @@
-//! Reporters: render judged domains to a writer, for people or for programs.
+//! Reporters: render judged domains to a writer, for people or for programs. The audit
+//! streams, so a reporter is a [`Sink`]: told about the run, then each domain as it is
+//! judged, then the tally at the end.
 
 pub mod human;
 pub mod json;
+pub mod jsonl;
 pub mod tlsrpt;
 
 use std::io::{self, Write};
@@ -9,8 +12,47 @@ use std::time::Duration;
 
 use crate::judge::{DomainReport, LintReport};
 use crate::observe::Families;
+use crate::tally::Tally;
 
-/// Output format.
+/// Output format of `mtasts check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// Grouped by stage, for a terminal; each domain as it is judged.
+    Human,
+    /// One JSON document, domains in input order (schema in the README).
+    Json,
+    /// One JSON object per line, per domain, written as soon as it is judged.
+    Jsonl,
+}
+
+impl CheckFormat {
+    /// Whether domains are written in input order (the others as each is judged).
+    pub fn ordered(self) -> bool {
+        !matches!(self, CheckFormat::Jsonl)
+    }
+}
+
+/// Where judged domains go, one by one.
+pub trait Sink {
+    fn begin(&mut self, run: &Run) -> io::Result<()>;
+    fn domain(&mut self, report: &DomainReport) -> io::Result<()>;
+    fn end(&mut self, tally: &Tally) -> io::Result<()>;
+}
+
+/// The sink for `format`, writing to `out`.
+pub fn sink<'a, W: Write + 'a>(
+    format: CheckFormat,
+    style: Style,
+    out: &'a mut W,
+) -> Box<dyn Sink + 'a> {
+    match format {
+        CheckFormat::Human => Box::new(human::HumanSink::new(style, out)),
+        CheckFormat::Json => Box::new(json::JsonSink::new(out)),
+        CheckFormat::Jsonl => Box::new(jsonl::JsonlSink::new(out)),
+    }
+}
+
+/// Output format of `lint` and `checks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Grouped by stage, for a terminal.
@@ -47,19 +89,6 @@ pub struct Run {
     /// `--ca-file`, as given.
     pub ca_file: Option<String>,
     pub ehlo_name: String,
-}
-
-pub fn render(
-    run: &Run,
-    reports: &[DomainReport],
-    format: Format,
-    style: Style,
-    out: &mut impl Write,
-) -> io::Result<()> {
-    match format {
-        Format::Human => human::render(reports, style, out),
-        Format::Json => json::render(run, reports, out),
-    }
 }
 
 /// Policy files judged offline (`mtasts lint`).

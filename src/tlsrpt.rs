@@ -28,7 +28,7 @@ pub mod unpack;
 use std::fmt;
 
 use crate::checks::Check;
-use crate::finding::Severity;
+use crate::checks::Severity;
 
 pub use summary::Summary;
 
@@ -506,7 +506,7 @@ mod tests {
     fn result_types_point_at_the_checks_that_make_senders_report_them() {
         use super::{checks_for, registered, severity};
         use crate::checks::Check;
-        use crate::finding::Severity;
+        use crate::checks::Severity;
         assert_eq!(checks_for("certificate-expired"), [Check::SmtpCertExpired]);
         assert_eq!(
             checks_for("certificate-host-mismatch"),

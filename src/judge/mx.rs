@@ -6,14 +6,15 @@ use std::time::Duration;
 use crate::cert;
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, address_lookups, certificate, family_unreachable};
+use crate::judge::certs::{Endpoint, certificate};
+use crate::judge::{Context, address_lookups, family_unreachable};
 use crate::names;
-use crate::net::legacy::suite_name;
 use crate::observe::{
     DnsAnswer, LegacyHello, MxHost, Observations, ProbeFailure, SmtpProbe, Step, TlsFailure,
     TlsSession,
 };
 use crate::policy::{Mode, Policy};
+use crate::suites::suite_name;
 
 pub fn judge(
     obs: &Observations,
@@ -37,19 +38,37 @@ pub fn judge(
     if !obs.mx_checked {
         return;
     }
+    let blocked = port25_blocked(obs, ctx, findings);
+    for host in hosts {
+        tlsa(host, findings);
+        for probe in &host.probes {
+            // Addresses this network cannot reach are the vantage point's findings.
+            if family_unreachable(&probe.failure) || (blocked && connect_failed(probe)) {
+                continue;
+            }
+            let subject = Subject::Mx {
+                host: host.name.clone(),
+                addr: probe.addr,
+            };
+            let problems = address_problems(obs, ctx, host, probe);
+            findings.extend(problems.into_iter().map(|p| p.at(subject.clone())));
+        }
+    }
+}
 
-    let probes = || {
-        hosts
-            .iter()
-            .flat_map(|h| h.probes.iter().map(move |p| (h, p)))
-    };
-    let connect_failed = |p: &SmtpProbe| {
-        matches!(p.failure, Some((Step::Connect, _))) && !family_unreachable(&p.failure)
-    };
-    let port25_blocked = !ctx.port25_reached
-        && probes().any(|(_, p)| connect_failed(p))
-        && probes().all(|(_, p)| connect_failed(p) || family_unreachable(&p.failure));
-    if port25_blocked {
+/// A connection that failed for a reason other than the network having no route.
+fn connect_failed(p: &SmtpProbe) -> bool {
+    matches!(p.failure, Some((Step::Connect, _))) && !family_unreachable(&p.failure)
+}
+
+/// Whether no MX address answered on port 25 because this network blocks it (as far as
+/// the run could tell), and if so the finding that says so.
+fn port25_blocked(obs: &Observations, ctx: &Context<'_>, findings: &mut Vec<Finding>) -> bool {
+    let probes = || obs.mx_hosts.iter().flat_map(|h| &h.probes);
+    let blocked = !ctx.port25_reached
+        && probes().any(connect_failed)
+        && probes().all(|p| connect_failed(p) || family_unreachable(&p.failure));
+    if blocked {
         findings.push(Finding::new(
             Check::VantagePort25Blocked,
             Subject::Vantage,
@@ -60,61 +79,78 @@ pub fn judge(
             ),
         ));
     }
-    for host in hosts {
-        if let Some(DnsAnswer::Failed(why)) = host.tlsa.as_ref().map(|l| &l.answer) {
-            findings.push(Finding::new(
-                Check::DnsError,
-                Subject::Mx { host: host.name.clone(), addr: None },
-                format!(
-                    "the TLSA lookup of _25._tcp.{} failed ({why}): DANE-validating senders defer mail to this host when its zone is DNSSEC-signed",
-                    host.name
-                ),
-            ));
-        }
-        let tlsa = host.tlsa.as_ref().map(|l| l.records()).unwrap_or_default();
-        if !tlsa.is_empty() {
-            findings.push(Finding::new(
-                Check::DaneTlsaPresent,
-                Subject::Mx { host: host.name.clone(), addr: None },
-                format!("_25._tcp.{} has {} TLSA record(s): DANE-capable senders validate this host with DANE", host.name, tlsa.len()),
-            ));
-        }
-        for probe in &host.probes {
-            if family_unreachable(&probe.failure) || (port25_blocked && connect_failed(probe)) {
-                continue;
-            }
-            let mut problems = probe_problems(probe, &host.name, ctx);
-            // A timeout may be the deadline's doing rather than the server's: say so.
-            let waits = [
-                Check::SmtpConnectTimeout,
-                Check::SmtpBannerTimeout,
-                Check::SmtpTimeout,
-            ];
-            for p in problems
-                .iter_mut()
-                .filter(|p| obs.deadline_hit && waits.contains(&p.check))
-            {
-                p.message.push_str(
-                    "; the audit's per-domain deadline was reached, so the server may only be slow",
-                );
-            }
-            if let Some(tls) = &probe.tls
-                && !tls.chain.is_empty()
-                && !tlsa.is_empty()
-                && !tlsa.iter().any(|r| cert::tlsa_matches(r, &tls.chain))
-            {
-                problems.push(Problem::new(
-                        Check::DaneTlsaMismatch,
-                        format!("the certificate of {} at {} matches none of the TLSA records at _25._tcp.{}", host.name, addr(probe), host.name),
-                    ));
-            }
-            let subject = Subject::Mx {
-                host: host.name.clone(),
-                addr: probe.addr,
-            };
-            findings.extend(problems.into_iter().map(|p| p.at(subject.clone())));
-        }
+    blocked
+}
+
+/// The host's TLSA records: a failed lookup, and that there are some.
+fn tlsa(host: &MxHost, findings: &mut Vec<Finding>) {
+    let subject = Subject::Mx {
+        host: host.name.clone(),
+        addr: None,
+    };
+    if let Some(DnsAnswer::Failed(why)) = host.tlsa.as_ref().map(|l| &l.answer) {
+        findings.push(Finding::new(
+            Check::DnsError,
+            subject.clone(),
+            format!(
+                "the TLSA lookup of _25._tcp.{} failed ({why}): DANE-validating senders defer mail to this host when its zone is DNSSEC-signed",
+                host.name
+            ),
+        ));
     }
+    let records = host.tlsa.as_ref().map(|l| l.records()).unwrap_or_default();
+    if !records.is_empty() {
+        findings.push(Finding::new(
+            Check::DaneTlsaPresent,
+            subject,
+            format!(
+                "_25._tcp.{} has {} TLSA record(s): DANE-capable senders validate this host with DANE",
+                host.name,
+                records.len()
+            ),
+        ));
+    }
+}
+
+/// Everything wrong at one address: its session, its certificate against the host's TLSA
+/// records, and whether a timeout may be the deadline's doing.
+fn address_problems(
+    obs: &Observations,
+    ctx: &Context<'_>,
+    host: &MxHost,
+    probe: &SmtpProbe,
+) -> Vec<Problem> {
+    let mut problems = probe_problems(probe, &host.name, ctx);
+    let waits = [
+        Check::SmtpConnectTimeout,
+        Check::SmtpBannerTimeout,
+        Check::SmtpTimeout,
+    ];
+    for p in problems
+        .iter_mut()
+        .filter(|p| obs.deadline_hit && waits.contains(&p.check))
+    {
+        p.message.push_str(
+            "; the audit's per-domain deadline was reached, so the server may only be slow",
+        );
+    }
+    let records = host.tlsa.as_ref().map(|l| l.records()).unwrap_or_default();
+    if let Some(tls) = &probe.tls
+        && !tls.chain.is_empty()
+        && !records.is_empty()
+        && !records.iter().any(|r| cert::tlsa_matches(r, &tls.chain))
+    {
+        problems.push(Problem::new(
+            Check::DaneTlsaMismatch,
+            format!(
+                "the certificate of {} at {} matches none of the TLSA records at _25._tcp.{}",
+                host.name,
+                addr(probe),
+                host.name
+            ),
+        ));
+    }
+    problems
 }
 
 /// RFC 8461 §4.1: every MX host must match a pattern; patterns should match some MX host.

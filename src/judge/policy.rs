@@ -2,20 +2,17 @@
 //! body's grammar and sense.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use crate::checks::Check;
 use crate::finding::{Finding, Problem, Subject};
-use crate::judge::{Context, Endpoint, Readiness, address_lookups, certificate};
+use crate::judge::certs::{Endpoint, certificate};
+use crate::judge::{Context, Readiness, address_lookups};
+use crate::limits::SLOW_FETCH;
 use crate::observe::{
     Addresses, FetchError, HttpResponse, Observations, PolicyFetch, PolicyFetches, PolicySource,
 };
 use crate::policy::{self, Mode, ParsedPolicy, Policy};
 use crate::senders;
-
-/// A policy fetch slower than this, host lookup included, misses senders that give up
-/// early ([`senders::FETCH_TIME`]: 4 s, less the time a sender needs for its own lookups).
-pub const SLOW_FETCH: Duration = Duration::from_secs(3);
 
 /// Judges the policy under judgement and returns it parsed: the draft, or the body the
 /// policy host served (when it served one senders would read).
@@ -46,11 +43,16 @@ pub fn judge(
 
 /// The response whose body is judged: the first complete 200.
 fn served(fetches: &PolicyFetches) -> Option<&HttpResponse> {
+    let i = served_index(fetches)?;
+    fetches.fetches[i].result.as_ref().ok()
+}
+
+/// Which fetch that is.
+pub fn served_index(fetches: &PolicyFetches) -> Option<usize> {
     fetches
         .fetches
         .iter()
-        .filter_map(|f| f.result.as_ref().ok())
-        .find(|r| r.status == 200 && !r.body_truncated)
+        .position(|f| matches!(&f.result, Ok(r) if r.status == 200 && !r.body_truncated))
 }
 
 /// The policy host's DNS and every address's fetch: each problem once when every address
@@ -219,7 +221,7 @@ fn fetch_problems(
             Check::StsFetchSize,
             format!(
                 "the policy is larger than {} bytes; the audit stopped reading there",
-                crate::net::https::MAX_POLICY_BYTES
+                crate::limits::MAX_POLICY_BYTES
             ),
         ));
     }

@@ -7,9 +7,10 @@
 
 use std::net::IpAddr;
 
-use crate::checks::{self, Check};
-use crate::finding::{Finding, Severity, Subject, Verdict};
-use crate::observe::{MxHost, Observations, SmtpProbe};
+use crate::checks::{self, Check, Severity};
+use crate::finding::{Finding, Subject};
+use crate::judge::MxReport;
+use crate::observe::{Observations, SmtpProbe};
 
 /// The answer and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,17 +49,6 @@ pub struct Reason {
     pub sentence: String,
 }
 
-/// One probed MX address, judged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressReport {
-    pub host: String,
-    pub addr: IpAddr,
-    pub verdict: Verdict,
-    pub readiness: Readiness,
-    /// The checks that fired at this address (and at its host), in report order.
-    pub checks: Vec<Check>,
-}
-
 /// How a finding bears on readiness: the registry's answer, and for the records and the
 /// policy every error, since then there is no policy for senders to enforce.
 fn bearing(f: &Finding) -> checks::Readiness {
@@ -73,38 +63,37 @@ fn bearing(f: &Finding) -> checks::Readiness {
     }
 }
 
-/// Every probed MX address, judged by the findings at it and at its host.
-pub fn addresses(obs: &Observations, findings: &[Finding]) -> Vec<AddressReport> {
-    obs.mx_hosts
+/// The findings at one MX address and at its host.
+pub fn findings_at<'a>(findings: &'a [Finding], host: &str, addr: IpAddr) -> Vec<&'a Finding> {
+    findings
         .iter()
-        .flat_map(|host| host.probes.iter().map(move |probe| (host, probe)))
-        .filter_map(|(host, probe)| Some(address(obs, host, probe, probe.addr?, findings)))
+        .filter(|f| match &f.subject {
+            Subject::Mx { host: h, addr: a } => h == host && a.is_none_or(|a| a == addr),
+            _ => false,
+        })
         .collect()
 }
 
-fn address(
-    obs: &Observations,
-    host: &MxHost,
+/// The answer for one probed MX address, from the findings there (`here`, at the address
+/// and at its host) and, when the session stopped without a finding to say why, the
+/// vantage point's.
+pub fn at_address(
+    domain: &str,
     probe: &SmtpProbe,
-    addr: IpAddr,
+    here: &[&Finding],
     findings: &[Finding],
-) -> AddressReport {
-    let at_address = |f: &&Finding| matches!(&f.subject, Subject::Mx { host: h, addr: Some(a) } if *h == host.name && *a == addr);
-    let at_host =
-        |f: &&Finding| matches!(&f.subject, Subject::Mx { host: h, addr: None } if *h == host.name);
-    let here: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| at_address(f) || at_host(f))
-        .collect();
+) -> Readiness {
     // A host's own DNS (a failed TLSA lookup, a CNAME) says nothing about one address; its
     // coverage by the policy does.
-    let refusals = here
+    let refusals: Vec<&Finding> = here
         .iter()
-        .filter(|f| bearing(f) == checks::Readiness::Refuses);
+        .copied()
+        .filter(|f| bearing(f) == checks::Readiness::Refuses)
+        .collect();
     let mut unknowns: Vec<&Finding> = here
         .iter()
         .copied()
-        .filter(|f| at_address(f) && bearing(f) == checks::Readiness::Unknown)
+        .filter(|f| f.subject.addr().is_some() && bearing(f) == checks::Readiness::Unknown)
         .collect();
     let completed = probe
         .ehlo_after_tls
@@ -119,27 +108,22 @@ fn address(
             }),
         );
     }
-    let refusals: Vec<&Finding> = refusals.copied().collect();
-    let readiness = if !refusals.is_empty() {
-        answer(Some(false), &refusals, &obs.domain)
+    if !refusals.is_empty() {
+        answer(Some(false), &refusals, domain)
     } else if !unknowns.is_empty() || !completed {
-        answer(None, &unknowns, &obs.domain)
+        answer(None, &unknowns, domain)
     } else {
-        answer(Some(true), &[], &obs.domain)
-    };
-    let checks = here.iter().map(|f| f.check).collect();
-    AddressReport {
-        host: host.name.clone(),
-        addr,
-        verdict: Verdict::of_all(here.iter().copied()),
-        readiness,
-        checks,
+        answer(Some(true), &[], domain)
     }
 }
 
 /// The domain's answer: no when anything is refused, else unknown when anything could not
 /// be seen, else yes.
-pub fn domain(obs: &Observations, findings: &[Finding], addresses: &[AddressReport]) -> Readiness {
+pub fn domain<'a>(
+    obs: &Observations,
+    findings: &[Finding],
+    addresses: impl Iterator<Item = &'a Readiness> + Clone,
+) -> Readiness {
     let of = |want: checks::Readiness| -> Vec<&Finding> {
         findings.iter().filter(|f| bearing(f) == want).collect()
     };
@@ -152,11 +136,11 @@ pub fn domain(obs: &Observations, findings: &[Finding], addresses: &[AddressRepo
         return answer(None, &unknowns, &obs.domain);
     }
     let unclear: Vec<Reason> = addresses
-        .iter()
-        .filter(|a| a.readiness.ready.is_none())
-        .flat_map(|a| a.readiness.reasons.clone())
+        .clone()
+        .filter(|r| r.ready.is_none())
+        .flat_map(|r| r.reasons.clone())
         .collect();
-    if addresses.is_empty() || addresses.iter().any(|a| a.readiness.ready.is_none()) {
+    if addresses.clone().next().is_none() || addresses.clone().any(|r| r.ready.is_none()) {
         // No address to deliver to (every MX host without an address), or an address whose
         // session stopped without a finding to say why.
         let mut reasons = unclear;
@@ -200,11 +184,7 @@ fn answer(ready: Option<bool>, findings: &[&Finding], domain: &str) -> Readiness
 
 /// With the policy in enforce mode, the MX hosts that senders honouring it refuse now,
 /// each its own finding: this is mail not delivered today, not a risk for later.
-pub fn refused_now(
-    obs: &Observations,
-    findings: &[Finding],
-    addresses: &[AddressReport],
-) -> Vec<Finding> {
+pub fn refused_now(obs: &Observations, findings: &[Finding], mx: &[MxReport]) -> Vec<Finding> {
     // Senders enforce only a policy they have: with the record or the policy broken they
     // refuse nothing (and those findings say so).
     let no_policy = findings.iter().any(|f| {
@@ -214,13 +194,15 @@ pub fn refused_now(
     if no_policy {
         return vec![];
     }
+    let addresses = || mx.iter().flat_map(|m| &m.addresses);
     let none_passes =
-        !addresses.is_empty() && addresses.iter().all(|a| a.readiness.ready == Some(false));
+        addresses().next().is_some() && addresses().all(|a| a.readiness.ready == Some(false));
     let mut out = Vec::new();
-    for host in &obs.mx_hosts {
-        let refused: Vec<String> = addresses
+    for (host, judged) in obs.mx_hosts.iter().zip(mx) {
+        let refused: Vec<String> = judged
+            .addresses
             .iter()
-            .filter(|a| a.host == host.name && a.readiness.ready == Some(false))
+            .filter(|a| a.readiness.ready == Some(false))
             .map(|a| {
                 let titles: Vec<&str> = a
                     .readiness

@@ -16,14 +16,8 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::limits::{MAX_CNAME_LINKS, MAX_IN_FLIGHT, MAX_RECORDS};
 use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
-
-/// At most this many records of one RRset are kept.
-pub const MAX_RECORDS: usize = 64;
-/// CNAME links followed by hand before a chain counts as broken (hickory follows 8).
-pub const MAX_CNAME_LINKS: usize = 8;
-/// DNS lookups in flight at once, over the whole run (hickory's per-connection limit).
-pub const MAX_IN_FLIGHT: usize = 32;
 
 /// A resolver that answers with [`Lookup`] values.
 #[derive(Clone)]
@@ -74,6 +68,8 @@ impl Dns {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ndots = 0;
         opts.preserve_intermediates = true;
+        // One cache for the run: the MX hosts a provider shares are looked up once.
+        opts.cache_size = crate::limits::DNS_CACHE_ENTRIES as u64;
         let resolver = builder.build().context("building the DNS resolver")?;
         Ok(Dns {
             resolver,
@@ -197,15 +193,35 @@ impl Dns {
     /// that a host delegated to a name that is gone is not reported as missing, nor a loop
     /// as absence.
     pub async fn addresses(&self, name: &str, deadline: Instant) -> Addresses {
-        let a = self.lookup(name, RecordType::A, deadline, |d| match d {
+        let (a, aaaa) = join!(self.a(name, deadline), self.aaaa(name, deadline));
+        self.explained(name, a, aaaa, deadline).await
+    }
+
+    pub async fn a(&self, name: &str, deadline: Instant) -> Lookup<IpAddr> {
+        self.lookup(name, RecordType::A, deadline, |d| match d {
             RData::A(a) => Some(IpAddr::V4(a.0)),
             _ => None,
-        });
-        let aaaa = self.lookup(name, RecordType::AAAA, deadline, |d| match d {
+        })
+        .await
+    }
+
+    pub async fn aaaa(&self, name: &str, deadline: Instant) -> Lookup<IpAddr> {
+        self.lookup(name, RecordType::AAAA, deadline, |d| match d {
             RData::AAAA(a) => Some(IpAddr::V6(a.0)),
             _ => None,
-        });
-        let (mut a, mut aaaa) = join!(a, aaaa);
+        })
+        .await
+    }
+
+    /// The A and AAAA lookups of `name`, with the CNAME chain behind them when neither
+    /// found anything.
+    pub async fn explained(
+        &self,
+        name: &str,
+        mut a: Lookup<IpAddr>,
+        mut aaaa: Lookup<IpAddr>,
+        deadline: Instant,
+    ) -> Addresses {
         if absent(&a) && absent(&aaaa) {
             let (cnames, failure) = self.cname_chain(name, deadline).await;
             explain(&mut a, cnames.clone(), failure.clone());

@@ -8,21 +8,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_POLICY_BYTES};
 use crate::net::Config;
 use crate::net::tls;
 use crate::observe::{FetchError, HttpResponse, PolicyFetch, TlsSession};
-
-/// Senders read at most this much of a policy (RFC 8461 §3.3 suggests 64 KB; mox and
-/// postfix-mta-sts-resolver use 64 KiB). One byte more tells us the body was larger.
-pub const MAX_POLICY_BYTES: usize = 64 * 1024;
-
-/// Most headers an HTTP response may carry before it is judged broken.
-pub const MAX_HEADERS: usize = 100;
-
-/// Most octets of response head (status line and headers) read before the response is
-/// judged broken: a head still incomplete after this many octets is refused. This is
-/// hyper's own bound (its default `max_buf_size`), which reqwest offers no way to change.
-pub const MAX_HEADER_BYTES: usize = 8192 + 4096 * 100;
 
 /// What hyper says when a response head breaks [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`]:
 /// hyper is not a direct dependency, so its error type cannot be asked.

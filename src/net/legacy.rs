@@ -9,14 +9,12 @@
 use rustls::pki_types::ServerName;
 
 use crate::observe::LegacyHello;
+use crate::suites::LEGACY_OFFER;
 
 /// Largest TLS record payload a server may send (RFC 5246 §6.2.1: 2^14).
 pub const MAX_RECORD: usize = 16384;
 /// Record header: type, version, length (RFC 5246 §6.2.1).
 pub const RECORD_HEADER: usize = 5;
-/// The most bytes read of the server's first flight: the ServerHello and a Certificate
-/// message of a long chain (several records).
-pub const MAX_ANSWER: usize = 64 * 1024;
 
 const HANDSHAKE: u8 = 22;
 const ALERT: u8 = 21;
@@ -24,47 +22,6 @@ const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
 const CERTIFICATE: u8 = 11;
 const SERVER_HELLO_DONE: u8 = 14;
-
-/// Every suite a legacy server might pick: ECDHE, DHE and RSA key exchange with
-/// GCM, CBC, 3DES and RC4, then the renegotiation SCSV (RFC 5746 §3.3); with their IANA
-/// names, which rustls does not know for the suites it never offers.
-const CIPHERS: &[(u16, &str)] = &[
-    (0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    (0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    (0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    (0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    (0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    (0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-    (0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"),
-    (0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"),
-    (0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
-    (0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
-    (0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
-    (0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"),
-    (0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
-    (0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
-    (0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
-    (0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
-    (0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"),
-    (0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
-    (0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"),
-    (0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
-    (0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384"),
-    (0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256"),
-    (0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256"),
-    (0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256"),
-    (0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"),
-    (0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"),
-    (0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"),
-    (0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"),
-    (0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"),
-    (0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
-    (0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"),
-    (0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
-    (0x0005, "TLS_RSA_WITH_RC4_128_SHA"),
-    (0x0004, "TLS_RSA_WITH_RC4_128_MD5"),
-    (0x00ff, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"),
-];
 
 /// x25519, secp256r1, secp384r1, secp521r1 (RFC 8422 §5.1.1).
 const GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018, 0x0019];
@@ -100,7 +57,7 @@ pub fn client_hello(version: u16, host: &str) -> Vec<u8> {
     // keeps the function pure.
     body.extend_from_slice(&[0x5a; 32]);
     body.push(0); // no session id
-    let suites: Vec<u16> = CIPHERS.iter().map(|(suite, _)| *suite).collect();
+    let suites: Vec<u16> = LEGACY_OFFER.iter().map(|(suite, _)| *suite).collect();
     put_vec16(&mut body, &u16s(&suites));
     body.extend_from_slice(&[1, 0]); // null compression only
     put_vec16(&mut body, &extensions);
@@ -113,14 +70,6 @@ pub fn client_hello(version: u16, host: &str) -> Vec<u8> {
     let mut record = vec![HANDSHAKE, 0x03, 0x01];
     put_vec16(&mut record, &handshake);
     record
-}
-
-/// The IANA name of a cipher suite (e.g. "TLS_RSA_WITH_AES_128_CBC_SHA").
-pub fn suite_name(suite: u16) -> String {
-    match CIPHERS.iter().find(|(s, _)| *s == suite) {
-        Some((_, name)) => (*name).to_string(),
-        None => format!("{:?}", rustls::CipherSuite::from(suite)),
-    }
 }
 
 fn u16s(values: &[u16]) -> Vec<u8> {
@@ -151,7 +100,7 @@ fn put_extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
 }
 
 /// What the server's first flight says, or None while more bytes could change it.
-/// `ended`: no more bytes will come (closed, timed out, or [`MAX_ANSWER`] read), so
+/// `ended`: no more bytes will come (closed, timed out, or [`crate::limits::MAX_ANSWER`] read), so
 /// decide with what there is.
 pub fn parse_answer(bytes: &[u8], ended: bool) -> Option<LegacyHello> {
     let failed = |why: String| Some(LegacyHello::Failed(why));
@@ -258,7 +207,7 @@ fn certificates(body: &[u8]) -> Vec<Vec<u8>> {
         let Some(der) = rest.get(3..3 + len24(h)) else {
             break;
         };
-        if chain.len() == crate::net::tls::MAX_CHAIN_CERTS {
+        if chain.len() == crate::limits::MAX_CHAIN_CERTS {
             break;
         }
         chain.push(der.to_vec());
@@ -500,10 +449,10 @@ mod tests {
             }
         }
         // A long chain is kept up to the cap.
-        let many = vec![leaf; crate::net::tls::MAX_CHAIN_CERTS + 5];
+        let many = vec![leaf; crate::limits::MAX_CHAIN_CERTS + 5];
         match parse_answer(&flight(&many, 500), false) {
             Some(LegacyHello::ServerHello { chain, .. }) => {
-                assert_eq!(chain.len(), crate::net::tls::MAX_CHAIN_CERTS)
+                assert_eq!(chain.len(), crate::limits::MAX_CHAIN_CERTS)
             }
             other => panic!("{other:?}"),
         }
@@ -611,8 +560,8 @@ mod tests {
             head in proptest::collection::vec(any::<u8>(), 0..200),
         ) {
             let mut bytes = head;
-            bytes.resize(MAX_ANSWER, 0);
-            prop_assert!(parse_answer(&bytes, bytes.len() >= MAX_ANSWER).is_some());
+            bytes.resize(crate::limits::MAX_ANSWER, 0);
+            prop_assert!(parse_answer(&bytes, bytes.len() >= crate::limits::MAX_ANSWER).is_some());
         }
     }
 }

@@ -26,11 +26,8 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::limits::MAX_CHAIN_CERTS;
 use crate::observe::{TlsFailure, TlsSession};
-
-/// Certificates kept from one chain, leaf included. Real chains have 2 to 4; the cap
-/// keeps a hostile server from making us hold an arbitrary number.
-pub const MAX_CHAIN_CERTS: usize = 10;
 
 /// The one crypto provider of the tool: ring.
 pub fn provider() -> Arc<CryptoProvider> {

@@ -4,17 +4,19 @@
 
 use std::io::{self, Write};
 
-use crate::cert;
 use crate::checks::Check;
+use crate::checks::Severity;
 use crate::dates;
-use crate::finding::{Finding, Severity, Subject, Verdict};
-use crate::judge::{DomainReport, LintReport};
+use crate::finding::{Finding, Subject, Verdict};
+use crate::judge::{Certificate, DomainReport, LintReport};
+use crate::limits::POLICY_LINES_SHOWN;
 use crate::observe::{
     Addresses, DnsAnswer, Lookup, MxRecord, PolicyFetch, PolicySource, ProbeFailure, SmtpProbe,
     TxtRecord,
 };
 use crate::policy::ParsedPolicy;
-use crate::report::{Style, escape};
+use crate::report::{Run, Sink, Style, escape};
+use crate::tally::Tally;
 
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[31m";
@@ -24,28 +26,91 @@ const GREEN: &str = "\x1b[32m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-/// Policy lines shown with their findings; a longer body is cut there.
-pub const POLICY_LINES_SHOWN: usize = 40;
+/// Most common finding ids shown in the closing summary.
+const COMMON_SHOWN: usize = 5;
 
-pub fn render(reports: &[DomainReport], style: Style, out: &mut impl Write) -> io::Result<()> {
-    for (i, report) in reports.iter().enumerate() {
-        if i > 0 {
-            writeln!(out)?;
+/// Each domain as it comes, grouped by stage; for more than one domain, a closing summary.
+pub struct HumanSink<'a, W> {
+    style: Style,
+    out: &'a mut W,
+    written: usize,
+}
+
+impl<'a, W: Write> HumanSink<'a, W> {
+    pub fn new(style: Style, out: &'a mut W) -> Self {
+        HumanSink {
+            style,
+            out,
+            written: 0,
         }
+    }
+}
+
+impl<W: Write> Sink for HumanSink<'_, W> {
+    fn begin(&mut self, _run: &Run) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
+        if self.written > 0 {
+            writeln!(self.out)?;
+        }
+        self.written += 1;
         Domain {
             report,
-            style,
-            findings: Printer::new(&report.findings, style),
+            style: self.style,
+            findings: Printer::new(&report.findings, self.style),
         }
-        .render(out)?;
+        .render(self.out)?;
+        self.out.flush()
     }
-    if reports.len() > 1 {
+
+    fn end(&mut self, tally: &Tally) -> io::Result<()> {
+        if tally.domains < 2 {
+            return Ok(());
+        }
+        let out = &mut *self.out;
         writeln!(out)?;
-        for report in reports {
-            summary_line(report, style, out)?;
+        writeln!(
+            out,
+            "{}",
+            paint(
+                self.style,
+                BOLD,
+                &format!(
+                    "{} domains: {} pass, {} warn, {} fail, {} not audited from here; {} not enforce-ready",
+                    tally.domains,
+                    tally.pass,
+                    tally.warn,
+                    tally.fail,
+                    tally.not_audited,
+                    tally.not_ready
+                )
+            )
+        )?;
+        let common = tally.most_common(COMMON_SHOWN);
+        if !common.is_empty() {
+            writeln!(out, "Most common findings (domains):")?;
+            let width = common.iter().map(|(c, _)| c.id().len()).max().unwrap_or(0);
+            for (check, n) in common {
+                let (id, title) = (check.id(), check.info().title);
+                writeln!(out, "  {n:>6}  {id:<width$}  {title}")?;
+            }
         }
+        if !tally.slowest().is_empty() {
+            writeln!(out, "Slowest MX addresses:")?;
+            for slow in tally.slowest() {
+                writeln!(
+                    out,
+                    "  {:>6} ms  {} at {}",
+                    slow.took.as_millis(),
+                    escape(&slow.host),
+                    slow.addr
+                )?;
+            }
+        }
+        out.flush()
     }
-    Ok(())
 }
 
 struct Domain<'a> {
@@ -116,14 +181,24 @@ impl Domain<'_> {
     }
 
     fn render(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let obs = &self.report.observations;
-        let d = &obs.domain;
+        let d = &self.report.observations.domain;
         let title = match &self.report.unicode {
             Some(unicode) => format!("{unicode} ({d})"),
             None => d.clone(),
         };
         writeln!(out, "{}", self.paint(BOLD, &escape(&title)))?;
+        self.dns(out)?;
+        self.policy(out)?;
+        self.mx(out)?;
+        if self.findings.left() {
+            writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
+            self.findings.print(out, |_| true)?;
+        }
+        summary_line(self.report, self.style, out)
+    }
 
+    fn dns(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
         writeln!(out, "{}", self.paint(BOLD, "DNS"))?;
         writeln!(
             out,
@@ -139,9 +214,13 @@ impl Domain<'_> {
             txt_summary(&obs.tlsrpt)
         )?;
         self.findings.about(out, &Subject::TlsRptRecord)?;
-        writeln!(out, "  {d} MX  {}", mx_summary(&obs.mx))?;
-        self.findings.about(out, &Subject::MxRecords)?;
+        writeln!(out, "  {} MX  {}", obs.domain, mx_summary(&obs.mx))?;
+        self.findings.about(out, &Subject::MxRecords)
+    }
 
+    fn policy(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
+        let d = &obs.domain;
         writeln!(out, "{}", self.paint(BOLD, "Policy"))?;
         match &obs.policy {
             PolicySource::Draft { path, .. } => writeln!(out, "  draft {}", escape(path))?,
@@ -150,11 +229,9 @@ impl Domain<'_> {
                 if fetches.fetches.is_empty() {
                     writeln!(out, "  mta-sts.{d}: {}", no_address(&fetches.host))?;
                 }
-                for fetch in &fetches.fetches {
+                for (fetch, judged) in fetches.fetches.iter().zip(&self.report.fetches) {
                     writeln!(out, "  {}  {}", fetch.addr, fetch_summary(fetch))?;
-                    if let Some(tls) = &fetch.tls {
-                        self.chain(&tls.chain, out)?;
-                    }
+                    self.chain(&judged.certificates, out)?;
                     let at = Subject::Policy {
                         addr: Some(fetch.addr),
                     };
@@ -165,12 +242,15 @@ impl Domain<'_> {
         if let Some(parsed) = &self.report.policy {
             policy_body(parsed, &mut self.findings, out)?;
         }
-        self.findings.about(out, &Subject::Policy { addr: None })?;
+        self.findings.about(out, &Subject::Policy { addr: None })
+    }
 
-        let applied = self.report.policy.as_ref().and_then(|p| p.policy.as_ref());
-        for host in &obs.mx_hosts {
-            let pattern = applied.and_then(|p| p.matching_pattern(&host.name));
-            let covered = pattern
+    fn mx(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let obs = &self.report.observations;
+        for (host, judged) in obs.mx_hosts.iter().zip(&self.report.mx) {
+            let covered = judged
+                .matched_pattern
+                .as_ref()
                 .map(|p| format!("  (policy: {})", escape(p)))
                 .unwrap_or_default();
             writeln!(
@@ -179,32 +259,20 @@ impl Domain<'_> {
                 self.paint(BOLD, &format!("MX {}", host.preference)),
                 self.paint(BOLD, &escape(&host.name))
             )?;
-            let name = host.name.clone();
-            self.findings.about(
-                out,
-                &Subject::Mx {
-                    host: name.clone(),
-                    addr: None,
-                },
-            )?;
-            for probe in &host.probes {
-                let addr = probe.addr;
+            let subject = |addr| Subject::Mx {
+                host: host.name.clone(),
+                addr,
+            };
+            self.findings.about(out, &subject(None))?;
+            for (probe, address) in host.probes.iter().zip(&judged.addresses) {
                 writeln!(
                     out,
                     "  {}  {}",
-                    addr.map(|a| a.to_string()).unwrap_or_default(),
-                    self.probe_summary(probe)
+                    address.addr,
+                    probe_summary(probe, &address.certificates)
                 )?;
-                if let Some(tls) = &probe.tls {
-                    self.chain(&tls.chain, out)?;
-                }
-                if addr.is_some() {
-                    let at = Subject::Mx {
-                        host: name.clone(),
-                        addr,
-                    };
-                    self.findings.about(out, &at)?;
-                }
+                self.chain(&address.certificates, out)?;
+                self.findings.about(out, &subject(Some(address.addr)))?;
             }
             if host.probes.is_empty() && obs.mx_checked {
                 writeln!(out, "  {}", no_address(&host.addresses))?;
@@ -217,69 +285,17 @@ impl Domain<'_> {
                 self.paint(DIM, "MX hosts: SMTP checks skipped (--skip-mx)")
             )?;
         }
-
-        if self.findings.left() {
-            writeln!(out, "{}", self.paint(BOLD, "This audit"))?;
-            self.findings.print(out, |_| true)?;
-        }
-        summary_line(self.report, self.style, out)
-    }
-
-    fn probe_summary(&self, p: &SmtpProbe) -> String {
-        let mut parts = Vec::new();
-        if let Some(banner) = &p.banner {
-            let text = banner
-                .lines
-                .first()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .unwrap_or_default();
-            parts.push(format!("{} {}", banner.code, escape(&text)));
-        }
-        if let Some(tls) = &p.tls {
-            if let Some(version) = &tls.version {
-                let cipher = tls
-                    .cipher
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default();
-                parts.push(format!("STARTTLS {version}{cipher}"));
-            }
-            if let Some(leaf) = tls.chain.first().and_then(|der| cert::summarize(der).ok()) {
-                let names = if leaf.dns_names.is_empty() {
-                    leaf.subject.clone()
-                } else {
-                    leaf.dns_names.join(" ")
-                };
-                parts.push(format!(
-                    "cert {} until {}",
-                    escape(&names),
-                    dates::date(leaf.not_after)
-                ));
-            }
-        }
-        if let Some((step, failure)) = &p.failure {
-            // A failed handshake's reason is in the TLS session.
-            let why = match (failure, p.tls.as_ref().and_then(|t| t.error.as_ref())) {
-                (ProbeFailure::Tls, Some(tls)) => tls.to_string(),
-                _ => failure.to_string(),
-            };
-            parts.push(format!("failed at {}: {}", step.as_str(), escape(&why)));
-        }
-        parts.push(format!("{} ms", p.elapsed.as_millis()));
-        parts.join(", ")
+        Ok(())
     }
 
     /// With `-v`: every certificate of a chain, a few lines each.
-    fn chain(&self, chain: &[Vec<u8>], out: &mut impl Write) -> io::Result<()> {
+    fn chain(&self, chain: &[Certificate], out: &mut impl Write) -> io::Result<()> {
         if !self.style.verbose {
             return Ok(());
         }
-        for (i, der) in chain.iter().enumerate() {
+        for (i, certificate) in chain.iter().enumerate() {
             let label = if i == 0 { "certificate" } else { "issued by  " };
-            let Ok(c) = cert::summarize(der) else {
-                writeln!(out, "      {label}  (unparseable)")?;
-                continue;
-            };
+            let c = &certificate.summary;
             let names = if c.dns_names.is_empty() {
                 String::new()
             } else {
@@ -296,7 +312,7 @@ impl Domain<'_> {
                 (Some(bits), None) => format!("{} {bits}", c.key_type),
                 (None, _) => c.key_type.clone(),
             };
-            let left = dates::days_left(c.not_after, self.report.judged_at);
+            let left = certificate.days_left;
             writeln!(
                 out,
                 "                   issuer {}; valid {} to {} ({left} days left); {key}; {}",
@@ -308,6 +324,51 @@ impl Domain<'_> {
         }
         Ok(())
     }
+}
+
+/// One address's session in a line: greeting, TLS, certificate, where it broke, time.
+fn probe_summary(p: &SmtpProbe, certificates: &[Certificate]) -> String {
+    let mut parts = Vec::new();
+    if let Some(banner) = &p.banner {
+        let text = banner
+            .lines
+            .first()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .unwrap_or_default();
+        parts.push(format!("{} {}", banner.code, escape(&text)));
+    }
+    if let Some(tls) = &p.tls
+        && let Some(version) = &tls.version
+    {
+        let cipher = tls
+            .cipher
+            .as_deref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        parts.push(format!("STARTTLS {version}{cipher}"));
+    }
+    if let Some(leaf) = certificates.first().map(|c| &c.summary) {
+        let names = if leaf.dns_names.is_empty() {
+            leaf.subject.clone()
+        } else {
+            leaf.dns_names.join(" ")
+        };
+        parts.push(format!(
+            "cert {} until {}",
+            escape(&names),
+            dates::date(leaf.not_after)
+        ));
+    }
+    if let Some((step, failure)) = &p.failure {
+        // A failed handshake's reason is in the TLS session.
+        let why = match (failure, p.tls.as_ref().and_then(|t| t.error.as_ref())) {
+            (ProbeFailure::Tls, Some(tls)) => tls.to_string(),
+            _ => failure.to_string(),
+        };
+        parts.push(format!("failed at {}: {}", step.as_str(), escape(&why)));
+    }
+    parts.push(format!("{} ms", p.elapsed.as_millis()));
+    parts.join(", ")
 }
 
 /// One finding: severity, id and evidence, then the hint (for errors and warnings, or

@@ -10,30 +10,31 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cert::{self, CertSummary};
+use crate::checks::{ResultType, Severity};
 use crate::dates;
-use crate::finding::{Finding, ResultType, Severity, Subject, Verdict, policy_url};
-use crate::judge::{AddressReport, DomainReport, LintReport, Readiness};
+use crate::finding::{Finding, Subject, Verdict, policy_url};
+use crate::judge::{AddressReport, Certificate, DomainReport, FetchReport, LintReport, Readiness};
 use crate::observe::{
     Addresses, DnsAnswer, Families, Lookup, MxRecord, PolicyFetch, PolicySource, Reply, SmtpProbe,
-    TlsSession, TxtRecord,
+    TxtRecord,
 };
 use crate::policy::ParsedPolicy;
-use crate::report::Run;
+use crate::report::{Run, Sink};
+use crate::tally::Tally;
 
 /// 2: severities follow consequence, `enforce_ready` is unknown (`null`) for an address
 /// that could not be tested, with reasons; run-level `judged_at` and `options`; findings
 /// carry `line`; `checks --format json` is a document.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The document but for its domains, which follow one by one.
 #[derive(Serialize)]
-struct Document<'a> {
+struct Head {
     schema_version: u32,
     tool: Tool,
     /// When the run judged its domains (RFC 3339).
     judged_at: String,
     options: OptionsJson,
-    domains: Vec<DomainJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -77,7 +78,7 @@ fn options(run: &Run) -> OptionsJson {
 }
 
 #[derive(Serialize)]
-struct DomainJson<'a> {
+pub(crate) struct DomainJson<'a> {
     domain: &'a str,
     /// The Unicode form of an IDN, else null.
     unicode: Option<&'a str>,
@@ -235,9 +236,9 @@ struct ProbeJson {
     address: Option<String>,
     /// The judgement of this address: worst severity of its findings (and its host's),
     /// readiness, and the ids that fired.
-    verdict: Option<Verdict>,
+    verdict: Verdict,
     enforce_ready: Option<bool>,
-    readiness: Option<ReadinessJson>,
+    readiness: ReadinessJson,
     findings: Vec<&'static str>,
     banner: Option<ReplyJson>,
     ehlo: Option<ReplyJson>,
@@ -395,22 +396,62 @@ fn counts(findings: &[Finding]) -> Counts {
     }
 }
 
-pub fn render(run: &Run, reports: &[DomainReport], out: &mut impl Write) -> io::Result<()> {
-    let doc = Document {
+/// One document, written as it goes: the run first, then each domain (in the order
+/// given to it), then the end. The bytes are those of the whole document pretty-printed
+/// at once.
+pub struct JsonSink<'a, W> {
+    out: &'a mut W,
+    domains: usize,
+}
+
+impl<'a, W: Write> JsonSink<'a, W> {
+    pub fn new(out: &'a mut W) -> Self {
+        JsonSink { out, domains: 0 }
+    }
+}
+
+impl<W: Write> Sink for JsonSink<'_, W> {
+    fn begin(&mut self, run: &Run) -> io::Result<()> {
+        let head = serde_json::to_string_pretty(&head(run))?;
+        // The head is an object: its closing brace comes after the domains.
+        let open = head.strip_suffix("\n}").unwrap_or(&head);
+        write!(self.out, "{open},\n  \"domains\": [")
+    }
+
+    fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(&domain(report))?;
+        let sep = if self.domains == 0 { "\n" } else { ",\n" };
+        self.domains += 1;
+        write!(self.out, "{sep}")?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                writeln!(self.out)?;
+            }
+            write!(self.out, "    {line}")?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _tally: &Tally) -> io::Result<()> {
+        if self.domains > 0 {
+            write!(self.out, "\n  ")?;
+        }
+        writeln!(self.out, "]\n}}")?;
+        self.out.flush()
+    }
+}
+
+fn head(run: &Run) -> Head {
+    Head {
         schema_version: SCHEMA_VERSION,
         tool: tool(),
         judged_at: dates::rfc3339(run.judged_at),
         options: options(run),
-        domains: reports.iter().map(domain).collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    }
 }
 
-fn domain(r: &DomainReport) -> DomainJson<'_> {
+pub(crate) fn domain(r: &DomainReport) -> DomainJson<'_> {
     let obs = &r.observations;
-    let now = r.judged_at;
-    let applied = r.policy.as_ref().and_then(|p| p.policy.as_ref());
     DomainJson {
         domain: &obs.domain,
         unicode: r.unicode.as_deref(),
@@ -439,16 +480,15 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                 exchange: m.exchange.clone(),
             }),
         },
-        policy: policy(r, now),
+        policy: policy(r),
         mx: obs
             .mx_hosts
             .iter()
-            .map(|h| MxJson {
+            .zip(&r.mx)
+            .map(|(h, judged)| MxJson {
                 host: h.name.clone(),
                 preference: h.preference,
-                matched_pattern: applied
-                    .and_then(|p| p.matching_pattern(&h.name))
-                    .map(str::to_string),
+                matched_pattern: judged.matched_pattern.clone(),
                 addresses_lookup: addresses(&h.addresses),
                 tlsa: h.tlsa.as_ref().map(|l| {
                     lookup(l, |t| TlsaJson {
@@ -461,13 +501,8 @@ fn domain(r: &DomainReport) -> DomainJson<'_> {
                 addresses: h
                     .probes
                     .iter()
-                    .map(|p| {
-                        let judged = r
-                            .addresses
-                            .iter()
-                            .find(|a| a.host == h.name && Some(a.addr) == p.addr);
-                        probe(p, judged, &obs.domain, now)
-                    })
+                    .zip(&judged.addresses)
+                    .map(|(p, a)| probe(p, a, &obs.domain))
                     .collect(),
             })
             .collect(),
@@ -512,7 +547,7 @@ impl From<&crate::record::TlsRptRecord> for TlsRptJson {
     }
 }
 
-fn policy(r: &DomainReport, now: i64) -> PolicyJson {
+fn policy(r: &DomainReport) -> PolicyJson {
     let obs = &r.observations;
     let parsed = r.policy.as_ref().map(parsed_policy);
     match &obs.policy {
@@ -526,15 +561,10 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
             parsed,
         },
         PolicySource::Fetched(f) => {
-            let body = f
-                .fetches
-                .iter()
-                .find_map(|f| {
-                    f.result
-                        .as_ref()
-                        .ok()
-                        .filter(|r| r.status == 200 && !r.body_truncated)
-                })
+            let body = r
+                .served
+                .and_then(|i| f.fetches.get(i))
+                .and_then(|f| f.result.as_ref().ok())
                 .map(|r| text(&r.body));
             PolicyJson {
                 source: "fetched",
@@ -545,7 +575,8 @@ fn policy(r: &DomainReport, now: i64) -> PolicyJson {
                     .fetches
                     .iter()
                     .chain(&f.browser)
-                    .map(|f| fetch(f, now))
+                    .zip(&r.fetches)
+                    .map(|(f, judged)| fetch(f, judged))
                     .collect(),
                 body,
                 parsed,
@@ -568,7 +599,7 @@ fn parsed_policy(p: &ParsedPolicy) -> ParsedPolicyJson {
     }
 }
 
-fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
+fn fetch(f: &PolicyFetch, judged: &FetchReport) -> FetchJson {
     let resp = f.result.as_ref().ok();
     FetchJson {
         address: f.addr.to_string(),
@@ -582,20 +613,18 @@ fn fetch(f: &PolicyFetch, now: i64) -> FetchJson {
             Err(e) => Some(e.to_string()),
             Ok(r) => r.body_error.as_ref().map(|e| e.to_string()),
         },
-        certificates: f.tls.as_ref().map(|t| certs(t, now)).unwrap_or_default(),
+        certificates: certs(&judged.certificates),
         elapsed_ms: f.elapsed.as_millis(),
     }
 }
 
-fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) -> ProbeJson {
+fn probe(p: &SmtpProbe, judged: &AddressReport, domain: &str) -> ProbeJson {
     ProbeJson {
         address: p.addr.map(|a| a.to_string()),
-        verdict: judged.map(|a| a.verdict),
-        enforce_ready: judged.and_then(|a| a.readiness.ready),
-        readiness: judged.map(|a| readiness(&a.readiness, domain)),
-        findings: judged
-            .map(|a| a.checks.iter().map(|c| c.id()).collect())
-            .unwrap_or_default(),
+        verdict: judged.verdict,
+        enforce_ready: judged.readiness.ready,
+        readiness: readiness(&judged.readiness, domain),
+        findings: judged.checks.iter().map(|c| c.id()).collect(),
         banner: p.banner.as_ref().map(reply),
         ehlo: p.ehlo.as_ref().map(reply),
         starttls_offered: p
@@ -609,7 +638,7 @@ fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) 
             version: t.version.clone(),
             cipher: t.cipher.clone(),
             error: t.error.as_ref().map(|e| e.to_string()),
-            certificates: certs(t, now),
+            certificates: certs(&judged.certificates),
         }),
         ehlo_after_tls: p.ehlo_after_tls.as_ref().map(reply),
         failure: p.failure.as_ref().map(|(step, f)| FailureJson {
@@ -620,22 +649,21 @@ fn probe(p: &SmtpProbe, judged: Option<&AddressReport>, domain: &str, now: i64) 
     }
 }
 
-fn certs(t: &TlsSession, now: i64) -> Vec<CertJson> {
-    t.chain
+fn certs(chain: &[Certificate]) -> Vec<CertJson> {
+    chain
         .iter()
-        .filter_map(|der| cert::summarize(der).ok())
-        .map(|c: CertSummary| CertJson {
-            days_left: dates::days_left(c.not_after, now),
-            not_before: dates::rfc3339(c.not_before),
-            not_after: dates::rfc3339(c.not_after),
-            subject: c.subject,
-            issuer: c.issuer,
-            serial: c.serial,
-            dns_names: c.dns_names,
-            key_type: c.key_type,
-            key_bits: c.key_bits,
-            signature_algorithm: c.signature_algorithm,
-            sha256: c.sha256,
+        .map(|c| CertJson {
+            days_left: c.days_left,
+            not_before: dates::rfc3339(c.summary.not_before),
+            not_after: dates::rfc3339(c.summary.not_after),
+            subject: c.summary.subject.clone(),
+            issuer: c.summary.issuer.clone(),
+            serial: c.summary.serial.clone(),
+            dns_names: c.summary.dns_names.clone(),
+            key_type: c.summary.key_type.clone(),
+            key_bits: c.summary.key_bits,
+            signature_algorithm: c.summary.signature_algorithm.clone(),
+            sha256: c.summary.sha256.clone(),
         })
         .collect()
 }

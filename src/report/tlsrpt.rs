@@ -7,7 +7,8 @@ pub mod jsonl;
 
 use std::io::{self, Write};
 
-use crate::finding::{Severity, Verdict};
+use crate::checks::Severity;
+use crate::finding::Verdict;
 use crate::report::Style;
 use crate::tlsrpt::Summary;
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{FailureDetail, InputError, Note, Report, checks_for, registered, severity};
 use crate::checks::Check;
-use crate::finding::Severity;
+use crate::checks::Severity;
 
 /// Failure details listed, the most failed sessions first; the rest are counted.
 pub const FAILURES_LISTED: usize = 20;

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
-use mtasts::finding::{Severity, Subject};
+use mtasts::checks::Severity;
+use mtasts::finding::Subject;
 use mtasts::observe::DnsAnswer;
 
 use crate::lab::{Cert, Failure, Mx, Response, Smtp, World};

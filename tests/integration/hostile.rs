@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::rr::RecordType;
 use mtasts::finding::Subject;
 use mtasts::judge::DomainReport;
-use mtasts::net::https::MAX_POLICY_BYTES;
+use mtasts::limits::MAX_POLICY_BYTES;
 use mtasts::observe::{PolicyFetch, PolicySource};
 
 use crate::lab::{Cert, Deployment, Failure, Https, Mx, Response, Run, Smtp, World};
@@ -142,13 +142,13 @@ async fn audit_limit_fires_for_hundreds_of_txt_records_and_names_the_cap() {
         f.message,
         format!(
             "the DNS answer for _mta-sts.example.test holds more than {} records; only the first were judged (the audit's limit)",
-            mtasts::net::dns::MAX_RECORDS
+            mtasts::limits::MAX_RECORDS
         )
     );
     assert!(f.message.contains("more than 64 records"), "{}", f.message);
     assert_eq!(
         report.observations.sts.records().len(),
-        mtasts::net::dns::MAX_RECORDS
+        mtasts::limits::MAX_RECORDS
     );
     // The valid record came first, and is the one senders use.
     assert_eq!(
@@ -377,7 +377,7 @@ fn with_headers(extra: usize, value_len: usize) -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sts_fetch_http_fires_for_too_many_or_too_large_headers_and_names_the_limit() {
-    use mtasts::net::https::{MAX_HEADER_BYTES, MAX_HEADERS};
+    use mtasts::limits::{MAX_HEADER_BYTES, MAX_HEADERS};
     // 97 + 3 = 100 fields is the most the audit reads.
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
@@ -667,7 +667,7 @@ async fn hostile_text_in_a_txt_record_a_policy_line_and_a_certificate_is_shown_e
 
 #[tokio::test]
 async fn chain_limits_fire_for_twelve_certificates_at_an_mx_and_at_the_policy_host() {
-    use mtasts::net::tls::MAX_CHAIN_CERTS;
+    use mtasts::limits::MAX_CHAIN_CERTS;
     let long = || Cert::good().long_chain(MAX_CHAIN_CERTS + 1);
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
@@ -700,7 +700,7 @@ async fn chain_limits_fire_for_twelve_certificates_at_an_mx_and_at_the_policy_ho
 
 #[tokio::test]
 async fn audit_limit_fires_for_more_than_16_mx_hosts() {
-    use mtasts::net::MAX_MX_HOSTS;
+    use mtasts::limits::MAX_MX_HOSTS;
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     d.mx = (1..=MAX_MX_HOSTS + 1)
@@ -733,7 +733,7 @@ async fn audit_limit_fires_for_more_than_16_mx_hosts() {
 
 #[tokio::test]
 async fn audit_limit_fires_for_more_than_8_addresses_of_a_host() {
-    use mtasts::net::MAX_ADDRESSES;
+    use mtasts::limits::MAX_ADDRESSES;
     let mut w = World::new();
     let mut d = w.good_deployment("example.test");
     let ips: Vec<String> = (1..=MAX_ADDRESSES + 1)
@@ -1026,7 +1026,7 @@ async fn fifty_hostile_domains_end_within_one_deadline_holding_few_descriptors()
     // Beside them, about 10: stdin, stdout and stderr, the runtime's epoll, waker and
     // signal descriptors, and the resolver's TCP connection; 16 leaves room to spare.
     // (Measured: 44 to 56; without --max-connections the same run holds over 100.)
-    let bound = MAX_CONNECTIONS + mtasts::net::dns::MAX_IN_FLIGHT + 16;
+    let bound = MAX_CONNECTIONS + mtasts::limits::MAX_IN_FLIGHT + 16;
     assert!(
         peak <= bound,
         "{peak} descriptors open at once, over {bound}"

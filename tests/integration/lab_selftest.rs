@@ -4,7 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
@@ -1168,4 +1168,160 @@ async fn world_runs_the_binary() {
         .await;
     // The tool's own behaviour is for the end-to-end tests; here: it ran to an exit.
     assert!(out.status.code().is_some(), "{out:?}");
+}
+
+// ---- Latency and scale ----
+
+/// The one-way delay of the latency self-test: the benchmarks' own.
+const ONE_WAY: Duration = Duration::from_millis(50);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_delays_every_path_like_a_link() {
+    let d = ONE_WAY;
+    let mut w = World::new().with_latency(d);
+    let dep = w.good_deployment("example.test");
+    let run = w.start(dep).await;
+    let config = run.config();
+
+    // DNS: an answer a round trip after the query.
+    let r = resolver(run.dns.addr());
+    let started = Instant::now();
+    let mx = lookup(&r, "example.test.", RecordType::MX).await;
+    let took = started.elapsed();
+    assert!(matches!(mx, Outcome::Records(_)), "{mx:?}");
+    assert!(took >= 2 * d && took < 4 * d, "DNS took {took:?}");
+
+    // SMTP: the banner 2 round trips after connecting (the handshake, then the server's
+    // first bytes), each reply one round trip after its command.
+    let at = config.dial("mx1.example.test", "192.0.2.10".parse().expect("ip"), 25);
+    assert_ne!(
+        at.port(),
+        run.smtp("192.0.2.10").addr().port(),
+        "via the proxy"
+    );
+    let started = Instant::now();
+    let tcp = TcpStream::connect(at).await.expect("connect");
+    let mut c = SmtpClient {
+        rd: BufReader::new(tcp),
+    };
+    assert_eq!(c.reply().await.map(|r| r.0), Some(220));
+    let took = started.elapsed();
+    assert!(took >= 4 * d && took < 6 * d, "banner after {took:?}");
+    let started = Instant::now();
+    assert_eq!(c.send("EHLO c.test").await.map(|r| r.0), Some(250));
+    let took = started.elapsed();
+    assert!(took >= 2 * d && took < 4 * d, "EHLO reply after {took:?}");
+
+    // Commands in flight together come back together: the delay does not serialize.
+    let started = Instant::now();
+    for _ in 0..5 {
+        let out = c.rd.get_mut();
+        out.write_all(b"NOOP\r\n").await.expect("send");
+        out.flush().await.expect("flush");
+    }
+    for _ in 0..5 {
+        assert_eq!(c.reply().await.map(|r| r.0), Some(250));
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= 2 * d && took < 4 * d,
+        "5 pipelined NOOPs took {took:?}"
+    );
+    assert_eq!(run.smtp("192.0.2.10").connections(), 1);
+
+    // HTTPS: a TLS 1.3 handshake done 2 round trips after connecting (the ClientHello
+    // waits for the TCP handshake, then one round trip for the ServerHello and Finished).
+    let at = config.dial(
+        "mta-sts.example.test",
+        "192.0.2.80".parse().expect("ip"),
+        443,
+    );
+    let started = Instant::now();
+    let tcp = TcpStream::connect(at).await.expect("connect");
+    let tls = connector(&run.ca)
+        .connect(server_name("mta-sts.example.test"), tcp)
+        .await
+        .expect("TLS");
+    let took = started.elapsed();
+    assert!(
+        took >= 4 * d && took < 6 * d,
+        "handshake done after {took:?}"
+    );
+    assert_eq!(
+        tls.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_world_shares_its_servers_and_mints_each_policy_host_a_certificate() {
+    let (run, domains) = World::new().hosted(50).await;
+    assert_eq!(domains.len(), 50);
+    assert_eq!(domains[7], "d7.customers.test");
+    assert_eq!((run.smtp.len(), run.https.len()), (4, 1));
+    let r = resolver(run.dns.addr());
+    for d in [&domains[0], &domains[49]] {
+        assert_eq!(
+            lookup(&r, &format!("_mta-sts.{d}."), RecordType::TXT).await,
+            records(&["TXT v=STSv1; id=20240101T000000"])
+        );
+        assert_eq!(
+            lookup(&r, &format!("_smtp._tls.{d}."), RecordType::TXT).await,
+            records(&["TXT v=TLSRPTv1; rua=mailto:tlsrpt@provider.test"])
+        );
+        assert_eq!(
+            lookup(&r, &format!("{d}."), RecordType::MX).await,
+            records(&["MX 10 mx1.provider.test.", "MX 20 mx2.provider.test."])
+        );
+        assert_eq!(
+            lookup(&r, &format!("mta-sts.{d}."), RecordType::A).await,
+            records(&["A 192.0.2.80"])
+        );
+    }
+    assert_eq!(
+        lookup(&r, "mx2.provider.test.", RecordType::AAAA).await,
+        records(&["AAAA 2001:db8::20"]),
+        "one record for a host 50 domains share"
+    );
+    assert_eq!(
+        lookup(&r, "d50.customers.test.", RecordType::MX).await,
+        Outcome::NxDomain
+    );
+
+    // One HTTPS server: each policy host gets a certificate for its own name (verified
+    // for it), minted once.
+    let config = run.config();
+    let ip: IpAddr = "192.0.2.80".parse().expect("ip");
+    let leaf = async |host: &str| {
+        let tcp = TcpStream::connect(config.dial(host, ip, 443))
+            .await
+            .expect("connect");
+        let tls = connector(&run.ca)
+            .connect(server_name(host), tcp)
+            .await
+            .unwrap_or_else(|e| panic!("TLS for {host}: {e}"));
+        tls.get_ref().1.peer_certificates().expect("chain")[0].clone()
+    };
+    let (a, b) = ("mta-sts.d3.customers.test", "mta-sts.d4.customers.test");
+    let first = leaf(a).await;
+    assert_ne!(first, leaf(b).await, "a certificate of its own");
+    assert_eq!(first, leaf(a).await, "kept for the next client");
+    let body = http_client(&run.ca, a, config.dial(a, ip, 443))
+        .get(format!("https://{a}/.well-known/mta-sts.txt"))
+        .send()
+        .await
+        .expect("fetch")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(
+        body,
+        "version: STSv1\r\nmode: enforce\r\nmx: mx1.provider.test\r\nmx: mx2.provider.test\r\nmax_age: 604800\r\n"
+    );
+    let sni: Vec<_> = run
+        .https_requests("192.0.2.80")
+        .into_iter()
+        .map(|r| r.sni)
+        .collect();
+    assert_eq!(sni, [Some(a.to_string())]);
 }

@@ -3,6 +3,7 @@
 
 mod lab;
 mod lab_selftest;
+mod layers;
 mod support;
 
 mod bench;
@@ -10,6 +11,7 @@ mod cli;
 mod dns_stages;
 mod hostile;
 mod lint;
+mod many;
 mod mx;
 mod policy;
 mod readme;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use mtasts::finding::Subject;
-use mtasts::net::https::MAX_POLICY_BYTES;
+use mtasts::limits::MAX_POLICY_BYTES;
 
 use crate::lab::{Cert, Deployment, Handler, Https, Mx, PolicyAddr, Response, World};
 use crate::support::{audit, clean, fires, silent, summary};
@@ -462,9 +462,8 @@ async fn sts_host_cert_expiring_fires_only_within_expiry_warning() {
     // 14 days by default: 20 days left is fine.
     let report = audit(&run, "example.test").await;
     clean(&report);
-    let mut reports = mtasts::audit(&["example.test".to_string()], &run.config(), 30)
-        .await
-        .expect("the audit runs");
+    let mut reports =
+        crate::support::audit_all(&["example.test".to_string()], &run.config(), 30).await;
     let report = reports.remove(0);
     let f = fires(&report, "sts-host-cert-expiring");
     assert!(

@@ -199,6 +199,29 @@ async fn mx_failures() -> Run {
     w.start(d).await
 }
 
+/// The closing summary's sample: three domains, one passing, one without TLS-RPT, one
+/// whose policy misses an MX host.
+async fn many_domains() -> Run {
+    let mut w = World::new();
+    let alpha = w.good_deployment("alpha.test");
+    let mut bravo = w.good_deployment("bravo.test");
+    bravo.tlsrpt_txt.clear();
+    let mut charlie = w.good_deployment("charlie.test");
+    charlie.set_policy(Response::policy(
+        "version: STSv1\r\nmode: enforce\r\nmx: mx1.charlie.test\r\nmax_age: 604800\r\n",
+    ));
+    w.start_all(vec![alpha, bravo, charlie]).await
+}
+
+/// The summary of a run of many domains: from its first line on.
+fn summary_of(text: &str) -> String {
+    let from = text.find("\n3 domains: ").expect("the closing summary") + 1;
+    format!(
+        "```text\n$ mtasts check --domains-file customers.txt\n...\n{}```\n",
+        &text[from..]
+    )
+}
+
 /// Output with what differs from run to run (timings, dates) made alike.
 fn comparable(text: &str) -> String {
     let rules = [
@@ -206,6 +229,8 @@ fn comparable(text: &str) -> String {
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "TIME"),
         (r"\d{4}-\d{2}-\d{2}", "DATE"),
         (r"\(less than a day ago\)|\(\d+ days? ago\)", "(AGO)"),
+        // Which addresses were slowest varies from run to run.
+        (r"(?m)^ +N ms  \S+ at \S+$", "  SLOW"),
     ];
     rules.iter().fold(text.to_string(), |t, (pattern, with)| {
         regex::Regex::new(pattern)
@@ -233,4 +258,20 @@ async fn readme_samples_are_real_output() {
         let documented = section(&readme(), name);
         assert_eq!(comparable(&documented), comparable(&block), "{name}");
     }
+    let run = many_domains().await;
+    let list = tempfile::NamedTempFile::new().expect("a file");
+    std::fs::write(list.path(), "alpha.test\nbravo.test\ncharlie.test\n").expect("the list");
+    let path = list.path().display().to_string();
+    let out = run.mtasts(&["check", "--domains-file", &path]).await;
+    let block = summary_of(&String::from_utf8(out.stdout).expect("utf-8"));
+    if std::env::var_os("UPDATE_README").is_some() {
+        write_section("sample-summary", &block);
+        return;
+    }
+    let documented = section(&readme(), "sample-summary");
+    assert_eq!(
+        comparable(&documented),
+        comparable(&block),
+        "sample-summary"
+    );
 }

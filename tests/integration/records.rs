@@ -1,6 +1,7 @@
 //! The DNS records: `_mta-sts` and `_smtp._tls` TXT, end to end through the lab's DNS.
 
-use mtasts::finding::{Severity, Subject};
+use mtasts::checks::Severity;
+use mtasts::finding::Subject;
 
 use crate::lab::{Txt, World};
 use crate::support::{audit, clean, fires, silent, summary};

@@ -2,13 +2,12 @@
 //! run (timings, certificate dates and serials, the lab's ports and files) is redacted.
 //! Update with `INSTA_UPDATE=always cargo test snapshots` and review the diff.
 
-use crate::lab::{Cert, Response, Run, Smtp, World};
+use crate::lab::{Cert, Deployment, Response, Run, Smtp, World};
 
 /// A testing deployment with something wrong at every stage: a policy line in the wrong
 /// case and a blank line, no TLS-RPT record, an MX without STARTTLS, an expired certificate
 /// on one address of a pool.
-async fn several_findings() -> Run {
-    let mut w = World::new();
+fn several_findings_deployment(w: &mut World) -> Deployment {
     let mut d = w.good_deployment("example.test");
     d.tlsrpt_txt.clear();
     d.set_policy(Response::policy(
@@ -16,7 +15,21 @@ async fn several_findings() -> Run {
     ));
     d.mx[0].addrs[1].smtp = Smtp::good().cert(Cert::expired());
     d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
+    d
+}
+
+async fn several_findings() -> Run {
+    let mut w = World::new();
+    let d = several_findings_deployment(&mut w);
     w.start(d).await
+}
+
+/// [`several_findings`] and a good deployment beside it.
+async fn two_domains() -> Run {
+    let mut w = World::new();
+    let bad = several_findings_deployment(&mut w);
+    let good = w.good_deployment("good.test");
+    w.start_all(vec![bad, good]).await
 }
 
 fn filters() -> Vec<(&'static str, &'static str)> {
@@ -60,6 +73,49 @@ async fn json_output_of_a_deployment_with_several_findings() {
             ".**.certificates[].not_after" => "[time]",
             ".**.certificates[].days_left" => "[days]",
         });
+    });
+}
+
+/// Lines come as domains are judged; they are pinned sorted by domain, each parsed alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_output_of_two_domains() {
+    let run = two_domains().await;
+    let out = run
+        .mtasts(&["check", "example.test", "good.test", "--format", "jsonl"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a line parses alone"))
+        .collect();
+    lines.sort_by_key(|l| l["domain"].as_str().map(String::from));
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_json_snapshot!(lines, {
+            "[].judged_at" => "[time]",
+            ".**.elapsed_ms" => "[ms]",
+            ".**.total_ms" => "[ms]",
+            ".**.certificates[].serial" => "[serial]",
+            ".**.certificates[].sha256" => "[sha256]",
+            ".**.certificates[].not_before" => "[time]",
+            ".**.certificates[].not_after" => "[time]",
+            ".**.certificates[].days_left" => "[days]",
+        });
+    });
+}
+
+/// Two domains in input order, then the closing summary; which addresses were slowest
+/// varies from run to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_two_domains_ends_with_a_summary() {
+    let run = two_domains().await;
+    let out = run.mtasts(&["check", "example.test", "good.test"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut filters = vec![(r"(?m)^ +\d+ ms  \S+ at \S+$", "  [slow address]")];
+    filters.extend(self::filters());
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!(text);
     });
 }
 

@@ -8,10 +8,18 @@ use crate::lab::Run;
 
 /// Audits `domain` in the world `run` through the library, as `mtasts check` would.
 pub async fn audit(run: &Run, domain: &str) -> DomainReport {
-    let mut reports = mtasts::audit(&[domain.to_string()], &run.config(), 14)
-        .await
-        .expect("the audit runs");
+    let mut reports = audit_all(&[domain.to_string()], &run.config(), 14).await;
     reports.remove(0)
+}
+
+/// Audits `domains` with `cfg` through the library, in one run, reports in input order.
+pub async fn audit_all(
+    domains: &[String],
+    cfg: &mtasts::net::Config,
+    expiry_warning_days: u32,
+) -> Vec<DomainReport> {
+    let net = mtasts::net::Net::new(cfg.clone()).expect("the network side of the run");
+    mtasts::audit(&net, domains, expiry_warning_days).await
 }
 
 /// Every finding of `id`. Checks on the way that every message names where it happened,

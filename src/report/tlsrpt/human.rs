@@ -5,8 +5,9 @@
 use std::io::{self, Write};
 
 use crate::checks::Check;
+use crate::checks::Severity;
 use crate::dates;
-use crate::finding::{Severity, Verdict};
+use crate::finding::Verdict;
 use crate::report::{Style, escape};
 use crate::tlsrpt::summary::{FailureRow, ReportFinding, ResultTypeRow, Tallied};
 use crate::tlsrpt::{InputError, Summary};

@@ -7,8 +7,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::checks::Severity;
 use crate::dates;
-use crate::finding::{Severity, Verdict};
+use crate::finding::Verdict;
 use crate::report::json::{Tool, tool};
 use crate::tlsrpt::summary::{
     FailureRow, InputSummary, OrganizationRow, PolicyRow, ReportFinding, ReportRow, ResultTypeRow,

@@ -2,9 +2,11 @@
 //! with validity relative to now, in every shape servers get wrong. Nothing is committed,
 //! so nothing can expire in the repository.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
@@ -12,7 +14,11 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{RootCertStore, ServerConfig};
+use rustls::server::{ClientHello, ResolvesServerCert, WantsServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{ConfigBuilder, RootCertStore, ServerConfig};
+
+use super::lock;
 
 const DAY: i64 = 86_400;
 
@@ -178,20 +184,25 @@ pub struct ServerCert {
     pub spki: Vec<u8>,
 }
 
+/// A rustls server configuration on ring (never the plain `builder()`: stack.md gotcha 5),
+/// waiting for its certificates.
+fn server_config_builder(tls: Tls) -> ConfigBuilder<ServerConfig, WantsServerCert> {
+    let versions: &[&rustls::SupportedProtocolVersion] = match tls {
+        Tls::Modern => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        Tls::Tls12Only => &[&rustls::version::TLS12],
+    };
+    ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .expect("protocol versions")
+        .with_no_client_auth()
+}
+
 impl ServerCert {
-    /// A rustls server configuration on ring (never the plain `builder()`: stack.md gotcha 5).
+    /// A server configuration that serves this certificate to every client.
     pub fn server_config(&self, tls: Tls) -> Arc<ServerConfig> {
-        let versions: &[&rustls::SupportedProtocolVersion] = match tls {
-            Tls::Modern => &[&rustls::version::TLS13, &rustls::version::TLS12],
-            Tls::Tls12Only => &[&rustls::version::TLS12],
-        };
-        let config =
-            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_protocol_versions(versions)
-                .expect("protocol versions")
-                .with_no_client_auth()
-                .with_single_cert(self.chain.clone(), self.key.clone_key())
-                .expect("server certificate");
+        let config = server_config_builder(tls)
+            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .expect("server certificate");
         Arc::new(config)
     }
 
@@ -214,11 +225,13 @@ impl ServerCert {
     }
 }
 
-/// A root and an intermediate CA, and the root in a PEM file for `--ca-file`.
+/// A root and an intermediate CA, and the root in a PEM file for `--ca-file`. A clone is
+/// the same CA (for a server that mints certificates as clients ask).
+#[derive(Clone)]
 pub struct TestCa {
-    root: CertifiedIssuer<'static, KeyPair>,
-    intermediate: CertifiedIssuer<'static, KeyPair>,
-    ca_file: tempfile::NamedTempFile,
+    root: Arc<CertifiedIssuer<'static, KeyPair>>,
+    intermediate: Arc<CertifiedIssuer<'static, KeyPair>>,
+    ca_file: Arc<tempfile::NamedTempFile>,
 }
 
 impl Default for TestCa {
@@ -243,9 +256,9 @@ impl TestCa {
             .write_all(root.pem().as_bytes())
             .expect("write CA file");
         TestCa {
-            root,
-            intermediate,
-            ca_file,
+            root: Arc::new(root),
+            intermediate: Arc::new(intermediate),
+            ca_file: Arc::new(ca_file),
         }
     }
 
@@ -321,6 +334,51 @@ impl TestCa {
             key: PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der())),
             spki: key.subject_public_key_info(),
         }
+    }
+}
+
+impl TestCa {
+    /// A server configuration that mints `cert` for each server name (SNI) a client asks
+    /// for, on first use, and keeps it: one server for many hosts, as a hosted provider
+    /// runs one for all its customers' policy hosts. A client without SNI gets no
+    /// certificate (the handshake fails).
+    pub fn minting_server_config(&self, cert: &Cert, tls: Tls) -> Arc<ServerConfig> {
+        let resolver = PerName {
+            ca: self.clone(),
+            cert: cert.clone(),
+            minted: Mutex::new(HashMap::new()),
+        };
+        Arc::new(server_config_builder(tls).with_cert_resolver(Arc::new(resolver)))
+    }
+}
+
+/// The certificates of [`TestCa::minting_server_config`], by lower-case server name.
+struct PerName {
+    ca: TestCa,
+    cert: Cert,
+    minted: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl fmt::Debug for PerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PerName")
+            .field("cert", &self.cert)
+            .field("minted", &lock(&self.minted).len())
+            .finish()
+    }
+}
+
+impl ResolvesServerCert for PerName {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello.server_name()?.to_ascii_lowercase();
+        if let Some(key) = lock(&self.minted).get(&name) {
+            return Some(key.clone());
+        }
+        // Minted outside the lock: handshakes for other names go on meanwhile.
+        let minted = self.ca.issue(&self.cert, &name);
+        let key = rustls::crypto::ring::sign::any_supported_type(&minted.key).ok()?;
+        let certified = Arc::new(CertifiedKey::new(minted.chain, key));
+        Some(lock(&self.minted).entry(name).or_insert(certified).clone())
     }
 }
 

@@ -204,6 +204,9 @@ pub enum Behaviour {
 #[derive(Debug, Clone)]
 pub struct Https {
     pub cert: Cert,
+    /// Mint `cert` for each server name clients ask for (SNI) instead of once for the
+    /// host: one server for many policy hosts.
+    pub cert_per_name: bool,
     pub tls: Tls,
     pub behaviour: Behaviour,
 }
@@ -213,6 +216,7 @@ impl Https {
     pub fn new(handler: impl Into<Handler>) -> Https {
         Https {
             cert: Cert::good(),
+            cert_per_name: false,
             tls: Tls::Modern,
             behaviour: Behaviour::Respond(handler.into()),
         }
@@ -263,6 +267,12 @@ impl Https {
         self.tls = Tls::Tls12Only;
         self
     }
+
+    /// A certificate minted for each server name a client asks for, on first use.
+    pub fn cert_per_name(mut self) -> Https {
+        self.cert_per_name = true;
+        self
+    }
 }
 
 /// A running HTTPS server; it stops when dropped.
@@ -273,9 +283,15 @@ pub struct HttpsServer {
 }
 
 impl HttpsServer {
-    /// Serves `https` with a certificate minted by `ca` for `host`.
+    /// Serves `https` with a certificate minted by `ca` for `host` (or for each name
+    /// clients ask for, with [`Https::cert_per_name`]).
     pub async fn start(ca: &TestCa, host: &str, https: Https) -> HttpsServer {
-        let tls = TlsAcceptor::from(ca.issue(&https.cert, host).server_config(https.tls));
+        let config = if https.cert_per_name {
+            ca.minting_server_config(&https.cert, https.tls)
+        } else {
+            ca.issue(&https.cert, host).server_config(https.tls)
+        };
+        let tls = TlsAcceptor::from(config);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind HTTPS");
         let addr = listener.local_addr().expect("HTTPS address");
         let requests = Arc::new(Mutex::new(Vec::new()));

@@ -20,14 +20,20 @@
 //! `d.mx[i].addrs[j].smtp` (an [`Smtp`] script), `d.mx[i].tlsa`, and `d.zone` /
 //! `w.zone` for anything else (CNAMEs, failures, hostile records). Certificates are
 //! described by a [`Cert`] and minted when the world starts.
+//!
+//! [`World::with_latency`] puts a one-way delay on every path (DNS answers a round trip
+//! late, TCP goes through a [`LatencyProxy`]), and [`World::hosted`] makes a hosted
+//! provider's many domains on a few shared servers: both for the benchmarks.
 
 pub mod ca;
 pub mod dns;
 pub mod https;
+pub mod latency;
 pub mod smtp;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::Output;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -39,6 +45,7 @@ use tokio::task::{AbortHandle, JoinSet};
 pub use ca::{Cert, KeyAlg, TestCa, Tls};
 pub use dns::{DnsServer, Failure, Txt, Zone};
 pub use https::{Handler, Https, HttpsServer, Request, Response};
+pub use latency::LatencyProxy;
 pub use smtp::{Command, HangUp, Smtp, SmtpServer};
 
 /// Bound on one run of the binary, so that a hung tool fails its test.
@@ -151,6 +158,29 @@ impl Deployment {
         d
     }
 
+    /// A customer of a hosted mail provider: its own TXT records (reports go to the
+    /// provider), MX 10 mx1.provider.test (192.0.2.10, 2001:db8::10) and MX 20
+    /// mx2.provider.test (192.0.2.20, 2001:db8::20), and a policy host at the provider's
+    /// one HTTPS address, 192.0.2.80, that mints each policy host its certificate.
+    fn hosted(domain: &str) -> Deployment {
+        let mut d = Deployment {
+            domain: domain.to_string(),
+            sts_txt: vec!["v=STSv1; id=20240101T000000".into()],
+            tlsrpt_txt: vec!["v=TLSRPTv1; rua=mailto:tlsrpt@provider.test".into()],
+            policy_addrs: Vec::new(),
+            mx: vec![
+                Mx::new(10, "mx1.provider.test", &["192.0.2.10", "2001:db8::10"]),
+                Mx::new(20, "mx2.provider.test", &["192.0.2.20", "2001:db8::20"]),
+            ],
+            zone: Zone::new(),
+        };
+        d.policy_addrs = vec![PolicyAddr {
+            ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80)),
+            https: Https::new(Response::policy(&d.good_policy())).cert_per_name(),
+        }];
+        d
+    }
+
     /// `mta-sts.DOMAIN`.
     pub fn policy_host(&self) -> String {
         format!("mta-sts.{}", self.domain)
@@ -229,6 +259,8 @@ pub struct World {
     /// `--deadline`, if given.
     pub deadline: Option<Duration>,
     deployments: usize,
+    /// One-way delay on every path, if any ([`World::with_latency`]).
+    latency: Option<Duration>,
 }
 
 impl Default for World {
@@ -245,7 +277,28 @@ impl World {
             timeout: Duration::from_secs(2),
             deadline: None,
             deployments: 0,
+            latency: None,
         }
+    }
+
+    /// Every path with a one-way delay of `one_way`, as over a real network: each DNS
+    /// answer comes a round trip late, and every HTTPS and SMTP connection goes through a
+    /// [`LatencyProxy`] (see `latency.rs` for the TCP handshake it emulates). Failures
+    /// before a connection is made (refused, hanging) become ones after it: for the
+    /// benchmarks of good deployments, not for tests of failures. Addresses without a
+    /// server still refuse at once.
+    pub fn with_latency(mut self, one_way: Duration) -> World {
+        self.latency = Some(one_way);
+        self
+    }
+
+    /// `n` customers of one hosted mail provider (d0.customers.test, d1...), each a
+    /// [`Deployment::hosted`]: 4 SMTP servers (2 MX hosts, 2 addresses each) and one
+    /// HTTPS server for them all. Returns the running world and the domains.
+    pub async fn hosted(self, n: usize) -> (Run, Vec<String>) {
+        let domains: Vec<String> = (0..n).map(|i| format!("d{i}.customers.test")).collect();
+        let deployments = domains.iter().map(|d| Deployment::hosted(d)).collect();
+        (self.start_all(deployments).await, domains)
     }
 
     /// A complete valid deployment of `domain`, at addresses no other good deployment
@@ -286,15 +339,28 @@ impl World {
             d.records(&mut zone, &smtp);
         }
         zone.extend(&self.zone);
-        Run {
+        let round_trip = self.latency.unwrap_or_default() * 2;
+        let mut run = Run {
             ca: self.ca,
-            dns: DnsServer::start(zone).await,
+            dns: DnsServer::start_delayed(zone, round_trip).await,
             https,
             smtp,
             timeout: self.timeout,
             deadline: self.deadline,
             closed_port: closed_port().await,
+            latency: self.latency,
+            proxies: HashMap::new(),
+        };
+        let servers: Vec<SocketAddr> = run
+            .https
+            .iter()
+            .map(|(_, s)| s.addr())
+            .chain(run.smtp.iter().map(|(_, s)| s.addr()))
+            .collect();
+        for server in servers {
+            run.proxy(server).await;
         }
+        run
     }
 }
 
@@ -310,24 +376,30 @@ pub struct Run {
     pub deadline: Option<Duration>,
     /// Where connections to addresses without a server go: refused.
     closed_port: u16,
+    /// The world's one-way delay, if any.
+    latency: Option<Duration>,
+    /// With latency, the proxy in front of each server (by the server's address).
+    proxies: HashMap<SocketAddr, LatencyProxy>,
 }
 
 impl Run {
-    /// `--connect-to` rules: each (address, port) to its server, then everything else
-    /// to a closed port on 127.0.0.1, so that nothing ever leaves the machine.
+    /// `--connect-to` rules: each (address, port) to its server (or the server's
+    /// latency proxy), then everything else to a closed port on 127.0.0.1, so that
+    /// nothing ever leaves the machine.
     pub fn connect_to(&self) -> Vec<String> {
-        let rule = |ip: &IpAddr, port: u16, to: u16| match ip {
-            IpAddr::V4(v4) => format!("{v4}:{port}:127.0.0.1:{to}"),
-            IpAddr::V6(v6) => format!("[{v6}]:{port}:127.0.0.1:{to}"),
+        let rule = |ip: &IpAddr, port: u16, server: SocketAddr| {
+            let to = self
+                .proxies
+                .get(&server)
+                .map_or(server, |p| p.addr())
+                .port();
+            match ip {
+                IpAddr::V4(v4) => format!("{v4}:{port}:127.0.0.1:{to}"),
+                IpAddr::V6(v6) => format!("[{v6}]:{port}:127.0.0.1:{to}"),
+            }
         };
-        let https = self
-            .https
-            .iter()
-            .map(|(ip, s)| rule(ip, 443, s.addr().port()));
-        let smtp = self
-            .smtp
-            .iter()
-            .map(|(ip, s)| rule(ip, 25, s.addr().port()));
+        let https = self.https.iter().map(|(ip, s)| rule(ip, 443, s.addr()));
+        let smtp = self.smtp.iter().map(|(ip, s)| rule(ip, 25, s.addr()));
         https
             .chain(smtp)
             .chain([format!("::127.0.0.1:{}", self.closed_port)])
@@ -379,22 +451,35 @@ impl Run {
     /// Runs the real binary with `args` followed by [`Run::args`], in an environment
     /// cleared of what changes its output. Killed after a minute.
     pub async fn mtasts(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        all.extend(self.args());
+        self.mtasts_with_stdin(args, b"").await
+    }
+
+    /// [`Run::mtasts`] with `stdin` on its standard input.
+    pub async fn mtasts_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let cmd = self.command(args);
+        let stdin = stdin.to_vec();
         tokio::task::spawn_blocking(move || {
-            let mut cmd = assert_cmd::Command::cargo_bin("mtasts").expect("the mtasts binary");
-            for (name, _) in std::env::vars_os() {
-                if changes_output(&name.to_string_lossy()) {
-                    cmd.env_remove(name);
-                }
-            }
-            cmd.args(&all)
+            assert_cmd::Command::from_std(cmd)
+                .write_stdin(stdin)
                 .timeout(RUN_LIMIT)
                 .output()
                 .expect("run mtasts")
         })
         .await
         .expect("the mtasts task")
+    }
+
+    /// The real binary with `args` followed by [`Run::args`], in an environment cleared
+    /// of what changes its output, ready to spawn (for tests that read it as it runs).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mtasts"));
+        for (name, _) in std::env::vars_os() {
+            if changes_output(&name.to_string_lossy()) {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.args(args).args(self.args());
+        cmd
     }
 
     /// The SMTP server behind `ip` (as DNS gives it).
@@ -423,7 +508,16 @@ impl Run {
     pub async fn serve_smtp(&mut self, ip: &str, host: &str, smtp: Smtp) {
         let ip: IpAddr = ip.parse().expect("an IP address");
         let server = SmtpServer::start(&self.ca, host, smtp).await;
+        self.proxy(server.addr()).await;
         self.smtp.push((ip, server));
+    }
+
+    /// Puts a latency proxy in front of `server`, if the world has latency.
+    async fn proxy(&mut self, server: SocketAddr) {
+        if let Some(one_way) = self.latency {
+            let proxy = LatencyProxy::start(server, one_way).await;
+            self.proxies.insert(server, proxy);
+        }
     }
 
     pub fn smtp_commands(&self, ip: &str) -> Vec<Command> {
