@@ -22,6 +22,7 @@ use crate::checks::Severity;
 use crate::input::{self, EhloName};
 use crate::net::{Config, ConnectTo, Net};
 use crate::observe::Families;
+use crate::report::tlsrpt::ReportFormat;
 use crate::report::{self, CheckFormat, Format, Sink, Style};
 use crate::run::InOrder;
 use crate::tally::Tally;
@@ -51,6 +52,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Check policy files offline, before publishing them (FILE, or - for standard input).
     Lint(LintArgs),
+    /// Sum up TLS-RPT reports: what failed, where, for whom, and what would reproduce it.
+    Report(ReportArgs),
     /// List every check: id, severity, RFC 8460 result-type, meaning and RFC section.
     Checks {
         /// Output format.
@@ -118,6 +121,27 @@ pub struct LintArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Reports: JSON, gzip, .eml messages or mbox files, each holding one report or many
+    /// (- for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human, help_heading = "Output")]
+    pub format: ReportFormat,
+    /// Exit with 1 when the reports hold failed sessions or findings of this severity or
+    /// worse (see the README for what each severity means).
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL", help_heading = "Output")]
+    pub fail_on: FailOn,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorWhen,
+    /// Print no summary, only errors (on standard error); the exit code tells.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -445,6 +469,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
     match cli.command {
         Command::Check(args) => check(&args, out, err),
         Command::Lint(args) => lint(&args, out, err),
+        Command::Report(args) => report(&args, out, err),
         Command::Checks { format } => {
             report::checks(format, out)?;
             Ok(EXIT_OK)
@@ -668,6 +693,71 @@ fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::
         .max();
     let code = exit_code(&tally, args.output.fail_on, false);
     Ok(worst(code, unreadable))
+}
+
+/// `mtasts report`: every input read (bounded), its reports summed up with the others;
+/// what could not be read said on standard error; 2 when something could not be read,
+/// else 1 when what the reports say reaches `--fail-on`.
+fn report(args: &ReportArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    use crate::tlsrpt::{self, InputError, MAX_INPUT_BYTES, ReadError, Summary};
+    use std::io::Read;
+    let read = |path: &str| -> Result<Vec<u8>, ReadError> {
+        let limit = MAX_INPUT_BYTES as u64 + 1;
+        let mut bytes = Vec::new();
+        let done = if path == "-" {
+            std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+        } else {
+            std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        };
+        match done {
+            Err(e) => Err(ReadError::Io(e.to_string())),
+            Ok(_) if bytes.len() > MAX_INPUT_BYTES => Err(ReadError::InputTooLarge),
+            Ok(_) => Ok(bytes),
+        }
+    };
+    let mut builder = Summary::builder();
+    for path in &args.files {
+        builder.begin(path);
+        let name = (path != "-")
+            .then(|| std::path::Path::new(path).file_name())
+            .flatten()
+            .and_then(OsStr::to_str);
+        match read(path) {
+            Ok(bytes) => tlsrpt::read(&bytes, name).for_each(|item| builder.add(item)),
+            Err(e) => builder.add(Err(InputError::whole(e))),
+        }
+    }
+    let summary = builder.finish();
+    for input in &summary.inputs {
+        for e in &input.errors {
+            let id = e.error.check().id();
+            writeln!(
+                err,
+                "mtasts: {}: {} [{id}]",
+                report::escape(&input.path),
+                report::escape(&e.to_string())
+            )?;
+        }
+    }
+    if !args.quiet {
+        let style = Style {
+            color: use_color(
+                args.color,
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+                std::io::stdout().is_terminal(),
+            ),
+            verbose: false,
+            width: terminal_width(),
+        };
+        report::tlsrpt::render(&summary, args.format, style, out)?;
+        out.flush()?;
+    }
+    let code = match (args.fail_on.threshold(), summary.worst()) {
+        (Some(threshold), Some(worst)) if worst >= threshold => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    };
+    Ok(worst(code, summary.unreadable()))
 }
 
 /// The exit code of a run in which some inputs were refused: a usage error, whatever the

@@ -26,6 +26,7 @@ pub mod run;
 pub mod senders;
 pub mod suites;
 pub mod tally;
+pub mod tlsrpt;
 
 pub use run::{audit, audit_stream};
 

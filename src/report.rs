@@ -5,6 +5,7 @@
 pub mod human;
 pub mod json;
 pub mod jsonl;
+pub mod tlsrpt;
 
 use std::io::{self, Write};
 use std::time::Duration;

@@ -16,6 +16,7 @@ mod mx;
 mod policy;
 mod readme;
 mod records;
+mod report;
 mod snapshots;
 mod tls;
 mod vantage;

@@ -8,13 +8,13 @@ use serde_json::Value;
 use crate::lab::{Cert, Mx, Response, Run, Smtp, Tlsa, World};
 use crate::support::mtasts;
 
-fn readme() -> String {
+pub(crate) fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
 }
 
 /// The README with the text between `<!-- name -->` and `<!-- /name -->` replaced by
 /// `new`, written back: what `UPDATE_README=1` does.
-fn write_section(name: &str, new: &str) {
+pub(crate) fn write_section(name: &str, new: &str) {
     let readme = readme();
     let start = format!("<!-- {name} -->\n");
     let from = readme.find(&start).expect("the start marker") + start.len();
@@ -28,7 +28,7 @@ fn write_section(name: &str, new: &str) {
 }
 
 /// The text between `<!-- name -->` and `<!-- /name -->`.
-fn section(readme: &str, name: &str) -> String {
+pub(crate) fn section(readme: &str, name: &str) -> String {
     let start = format!("<!-- {name} -->\n");
     let from = readme
         .find(&start)
@@ -90,7 +90,7 @@ fn readme_usage_block_is_the_help() {
 }
 
 /// Every field path of a JSON value, arrays written as `[]`.
-fn paths(value: &Value, at: String, out: &mut BTreeSet<String>) {
+pub(crate) fn paths(value: &Value, at: String, out: &mut BTreeSet<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
