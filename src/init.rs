@@ -410,7 +410,7 @@ pub fn published(obs: &Observations, draft: &Draft) -> Observations {
         publish(&mut after.tlsrpt, TLSRPT_VERSION, &draft.tlsrpt_line());
     }
     after.policy = PolicySource::Draft {
-        path: "the policy drafted by mtasts init".to_string(),
+        path: "mta-sts.txt (from mtasts init)".to_string(),
         body: draft.policy_text().into_bytes(),
     };
     after
@@ -451,34 +451,23 @@ pub fn failing(judged: &DomainReport, mode: Mode) -> Vec<Finding> {
             continue;
         }
         let name = &host.name;
-        let (senders, fix) = match mode {
-            Mode::Enforce => (
-                "in enforce mode senders that honour the policy refuse mail to it".to_string(),
-                format!(
-                    "Fix its TLS first, or publish the policy in testing (`mtasts init {d}`) until it passes."
-                ),
+        let senders = match mode {
+            Mode::Enforce => format!(
+                "in enforce mode senders that honour the policy refuse mail to it; fix its TLS first, or publish the policy in testing (`mtasts init {d}`) until it passes"
             ),
-            _ => (
-                "in testing mode senders still deliver to it, without validated TLS, and report the failure".to_string(),
-                format!(
-                    "Fix its TLS before switching to enforce: enforcing senders would refuse mail to {name}."
-                ),
-            ),
+            _ => "in testing mode senders still deliver to it, without validated TLS, and report the failure; fix its TLS before switching to enforce".to_string(),
         };
-        findings.push(
-            Finding::new(
-                Check::InitMxFailing,
-                Subject::Mx {
-                    host: name.clone(),
-                    addr: None,
-                },
-                format!(
-                    "{name} is listed in the policy, but fails TLS today ({}): {senders}",
-                    why.join("; ")
-                ),
-            )
-            .with_fix(fix),
-        );
+        findings.push(Finding::new(
+            Check::InitMxFailing,
+            Subject::Mx {
+                host: name.clone(),
+                addr: None,
+            },
+            format!(
+                "{name} is listed in the policy, but fails TLS today ({}): {senders}",
+                why.join("; ")
+            ),
+        ));
     }
     findings
 }
