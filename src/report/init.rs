@@ -74,7 +74,7 @@ fn human(
     writeln!(out)?;
     writeln!(
         out,
-        "Once this is published, `mtasts check {}` will say:",
+        "Once this is published, `mtasts check {}` will say (the policy host is judged once it serves the file):",
         escape(domain)
     )?;
     HumanSink::new(style, out).domain(&outcome.report)?;

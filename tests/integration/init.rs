@@ -369,3 +369,98 @@ fn a_domain_that_is_not_one_is_refused() {
         "{stderr}"
     );
 }
+
+/// What differs from run to run: the id (the run's clock), timings and certificate dates.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{8}T\d{6}", "[id]"),
+        (r"\d+ ms", "[ms]"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]"),
+        (r"\d{4}-\d{2}-\d{2}", "[date]"),
+    ]
+}
+
+fn comparable(text: &str) -> String {
+    filters()
+        .iter()
+        .fold(text.to_string(), |t, (pattern, with)| {
+            regex::Regex::new(pattern)
+                .expect("a pattern")
+                .replace_all(&t, *with)
+                .into_owned()
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_and_json_output_of_a_first_deployment() {
+    let mut w = World::new();
+    let d = before_mta_sts(&mut w);
+    let run = w.start(d).await;
+    let out = run.mtasts(&["init", "example.test"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let human = text(&out);
+    let out = run
+        .mtasts(&["init", "example.test", "--format", "json"])
+        .await;
+    let doc = json(&out);
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(human);
+        insta::assert_json_snapshot!(doc, {
+            ".domain.judged_at" => "[time]",
+            ".**.elapsed_ms" => "[ms]",
+            ".**.total_ms" => "[ms]",
+            ".**.certificates[].serial" => "[serial]",
+            ".**.certificates[].sha256" => "[sha256]",
+            ".**.certificates[].not_before" => "[time]",
+            ".**.certificates[].not_after" => "[time]",
+            ".**.certificates[].days_left" => "[days]",
+        });
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_an_enforce_draft_with_a_failing_mx() {
+    let mut w = World::new();
+    let mut d = before_mta_sts(&mut w);
+    d.mx[1].addrs[0].smtp = Smtp::good().no_starttls();
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&["init", "example.test", "--mode", "enforce"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(text(&out));
+    });
+}
+
+/// The README's sample of `mtasts init` is what the binary prints for a first deployment
+/// (`UPDATE_README=1` writes it anew).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_init_sample_is_real_output() {
+    let mut w = World::new();
+    let d = before_mta_sts(&mut w);
+    let run = w.start(d).await;
+    let out = run.mtasts(&["init", "example.test"]).await;
+    let block = format!("```text\n$ mtasts init example.test\n{}```\n", text(&out));
+    if std::env::var_os("UPDATE_README").is_some() {
+        crate::readme::write_section("sample-init", &block);
+        return;
+    }
+    let documented = crate::readme::section(&crate::readme::readme(), "sample-init");
+    assert_eq!(comparable(&documented), comparable(&block));
+}
+
+#[test]
+fn readme_init_usage_block_is_the_help() {
+    let out = mtasts(&["init", "-h"]);
+    let help = String::from_utf8(out.stdout).expect("utf-8");
+    let block = format!("```text\n$ mtasts init -h\n{help}```\n");
+    if std::env::var_os("UPDATE_README").is_some() {
+        crate::readme::write_section("init-usage", &block);
+        return;
+    }
+    assert_eq!(
+        crate::readme::section(&crate::readme::readme(), "init-usage"),
+        block
+    );
+}
