@@ -791,8 +791,10 @@ fn init(args: &InitArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::
     let written = match (&args.output, &outcome.draft) {
         (Some(dir), Some(draft)) => {
             let path = dir.join(".well-known").join("mta-sts.txt");
-            // A testing policy never makes senders refuse mail (RFC 8461 §5).
-            let safe = mode == Mode::Testing || code == EXIT_OK;
+            // A testing policy never makes senders refuse mail (RFC 8461 §5); an enforce one
+            // is safe only when every MX host was seen to pass.
+            let checked = outcome.report.observations.mx_checked;
+            let safe = mode == Mode::Testing || (code == EXIT_OK && checked);
             let written = if safe {
                 write_policy(&path, &draft.policy_text(), args.force)
             } else {

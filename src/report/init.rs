@@ -20,14 +20,15 @@ pub enum Written {
     Written { path: String, replaced: bool },
     /// The file at this path already holds the draft.
     Unchanged { path: String },
-    /// Not written: the draft is in enforce mode and would not pass.
+    /// Not written: the draft is in enforce mode and would not pass, or its MX hosts were
+    /// not checked.
     Withheld { path: String },
     /// Nothing written, and why (a different file is there, or writing failed).
     Refused { path: String, why: String },
 }
 
-/// Why an enforce draft that fails is not written.
-const WITHHELD: &str = "in enforce mode this draft would not pass mtasts check, so senders honouring it would refuse mail: fix the errors first, or draft it in testing";
+/// Why an enforce draft that fails, or whose MX hosts were not checked, is not written.
+const WITHHELD: &str = "in enforce mode this draft would not pass mtasts check (or its MX hosts were not checked), so senders honouring it could refuse mail: fix the errors first, or draft it in testing";
 
 /// What the exit code will say, for the last line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +80,13 @@ fn human(
     )?;
     HumanSink::new(style, out).domain(&outcome.report)?;
     writeln!(out)?;
+    let unchecked = !outcome.report.observations.mx_checked;
     writeln!(
         out,
         "{}",
         match answer {
+            Answer::Passes if unchecked =>
+                "The draft passes mtasts check, but its MX hosts were not checked (--skip-mx).",
             Answer::Passes => "The draft passes mtasts check.",
             Answer::Fails =>
                 "The draft would not pass mtasts check: fix the errors above first (exit 1).",

@@ -175,7 +175,7 @@ async fn an_mx_failing_tls_with_enforce_exits_1_naming_the_host_and_why() {
     );
     assert!(
         stdout.contains("not written to ")
-            && stdout.contains("in enforce mode this draft would not pass"),
+            && stdout.contains("in enforce mode this draft would not pass mtasts check"),
         "{stdout}"
     );
 
@@ -463,4 +463,35 @@ fn readme_init_usage_block_is_the_help() {
         crate::readme::section(&crate::readme::readme(), "init-usage"),
         block
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_mx_never_reads_as_a_clean_pass_nor_writes_an_enforce_policy() {
+    let mut w = World::new();
+    let d = before_mta_sts(&mut w);
+    let run = w.start(d).await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let dir_arg = dir.path().display().to_string();
+    let out = run
+        .mtasts(&[
+            "init",
+            "example.test",
+            "--skip-mx",
+            "--mode",
+            "enforce",
+            "--output",
+            &dir_arg,
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "check --skip-mx exits 0 too");
+    let stdout = text(&out);
+    assert!(stdout.contains("audit-mx-skipped"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with(
+            "The draft passes mtasts check, but its MX hosts were not checked (--skip-mx)."
+        ),
+        "{stdout}"
+    );
+    assert!(!policy_file(dir.path()).exists(), "{stdout}");
+    assert_eq!(run.all_smtp_commands().len(), 0);
 }
