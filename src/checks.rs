@@ -270,6 +270,13 @@ checks! {
     ReportCountString,
     ReportResultTypeUnregistered,
     ReportEnvelopeMismatch,
+    // `mtasts init`: drafting a first deployment from the live MX hosts
+    InitNoMxHost,
+    InitMxUnlistable,
+    InitMxFailing,
+    InitWildcard,
+    InitRewrite,
+    InitTlsrptNew,
 }
 
 /// What a finding says about enforce-readiness: whether a sender honouring the policy in
@@ -1431,6 +1438,54 @@ impl Check {
                 "Subject or file name disagrees with the report",
                 "The report body is the authority: what the mail's Subject or the file name says about the policy domain or the dates is not used where it differs.",
                 "RFC 8460 §5.1, §5.3, §5.6",
+                None,
+            ),
+            InitNoMxHost => c(
+                "init-no-mx-host",
+                Error,
+                "no MX host for a policy to list",
+                "A policy lists the hosts that receive the domain's mail: publish MX records naming those hosts (with A/AAAA records), then run mtasts init again. A domain that receives no mail needs no MTA-STS.",
+                "RFC 8461 §3.2, §4.1",
+                None,
+            ),
+            InitMxUnlistable => c(
+                "init-mx-unlistable",
+                Error,
+                "MX host that no policy line can name",
+                "Point the MX record at a host name (letters, digits, hyphens and dots): senders honouring an enforce policy refuse an MX no mx line covers.",
+                "RFC 8461 §3.2, §4.1",
+                None,
+            ),
+            InitMxFailing => c(
+                "init-mx-failing",
+                Info,
+                "listed MX host fails TLS today",
+                "Fix what the findings about this host say before switching to enforce, or stay in testing until mtasts check and the TLS-RPT reports (mtasts report) show it passing.",
+                "RFC 8461 §5",
+                None,
+            ),
+            InitWildcard => c(
+                "init-wildcard",
+                Info,
+                "a one-label wildcard covers every MX host",
+                "The policy lists exact names, which admit no other host; the wildcard also admits any other host one label under it that holds a valid certificate. Use it only if MX hosts there come and go.",
+                "RFC 8461 §4.1",
+                None,
+            ),
+            InitRewrite => c(
+                "init-rewrite",
+                Info,
+                "MTA-STS already published: this is a rewrite",
+                "Compare the draft with what is published before replacing it, and publish the new _mta-sts record (its new id) after the new policy is served: senders fetch the policy again only when the id changes.",
+                "RFC 8461 §3.1, §5.1",
+                None,
+            ),
+            InitTlsrptNew => c(
+                "init-tlsrpt-new",
+                Info,
+                "TLS-RPT record suggested",
+                "Create the mailbox (or change rua= to one that exists) before publishing the record: reports sent to a mailbox that does not exist bounce, and failures go unseen.",
+                "RFC 8460 §3",
                 None,
             ),
         }

@@ -34,6 +34,9 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit status: usage error, or the audit could not run (including: port 25 blocked here).
 pub const EXIT_ERROR: u8 = 2;
 
+/// Certificates that expire within this many days are reported (`--expiry-warning`).
+const EXPIRY_WARNING_DAYS: u32 = 14;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mtasts",
@@ -54,6 +57,9 @@ pub enum Command {
     Lint(LintArgs),
     /// Sum up TLS-RPT reports: what failed, where, for whom, and what would reproduce it.
     Report(ReportArgs),
+    /// Draft a first deployment from the live MX hosts: the policy, the two TXT records, and
+    /// the order in which to publish them; judged as mtasts check will judge it.
+    Init(Box<InitArgs>),
     /// List every check: id, severity, RFC 8460 result-type, meaning and RFC section.
     Checks {
         /// Output format.
@@ -89,7 +95,7 @@ pub struct CheckArgs {
     /// Warn about certificates that expire within this many days.
     #[arg(
         long,
-        default_value_t = 14,
+        default_value_t = EXPIRY_WARNING_DAYS,
         value_name = "DAYS",
         help_heading = "Checks"
     )]
@@ -107,6 +113,50 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The domain (the part after @ in mail addresses).
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+
+    /// The policy's mode: testing (senders deliver as before and report failures) or
+    /// enforce (they refuse MX hosts that fail TLS).
+    #[arg(long, value_enum, default_value_t = InitMode::Testing, help_heading = "Policy")]
+    pub mode: InitMode,
+
+    /// The policy's max_age: how long senders cache it, in seconds (at most a year).
+    #[arg(long, default_value_t = 86_400, value_name = "SECONDS", help_heading = "Policy",
+          value_parser = clap::value_parser!(u64).range(0..=31_557_600))]
+    pub max_age: u64,
+
+    /// Also write the policy to DIR/.well-known/mta-sts.txt, ready to upload (not when an
+    /// enforce draft would not pass).
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Replace a different file already at DIR/.well-known/mta-sts.txt.
+    #[arg(long, requires = "output", help_heading = "Output")]
+    pub force: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
+    pub format: Format,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorWhen,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// The modes `mtasts init` drafts (a policy in mode none is for withdrawing one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitMode {
+    Testing,
+    Enforce,
 }
 
 #[derive(Debug, Args)]
@@ -470,6 +520,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::Check(args) => check(&args, out, err),
         Command::Lint(args) => lint(&args, out, err),
         Command::Report(args) => report(&args, out, err),
+        Command::Init(args) => init(&args, out, err),
         Command::Checks { format } => {
             report::checks(format, out)?;
             Ok(EXIT_OK)
@@ -693,6 +744,138 @@ fn lint(args: &LintArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::
         .max();
     let code = exit_code(&tally, args.output.fail_on, false);
     Ok(worst(code, unreadable))
+}
+
+/// `mtasts init`: the domain observed as `check` observes it, the draft judged as `check`
+/// will judge it once published; the file written when asked and safe; 2 when this network
+/// cannot see what it needs or the file was refused, else 1 when the draft would not pass.
+fn init(args: &InitArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
+    use crate::init::Options;
+    use crate::policy::Mode;
+    use crate::report::init::{Answer, Written};
+    let domain = match input::domain(&args.domain) {
+        Ok(domain) => domain,
+        Err(why) => {
+            let refused = input::NotADomain {
+                typed: args.domain.clone(),
+                why,
+            };
+            writeln!(err, "mtasts: {refused}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let mode = match args.mode {
+        InitMode::Testing => Mode::Testing,
+        InitMode::Enforce => Mode::Enforce,
+    };
+    let opts = Options {
+        mode,
+        max_age: args.max_age,
+    };
+    let cfg = args.network.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let now = crate::unix_now();
+    let outcome = runtime.block_on(async {
+        let net = Net::new(cfg)?;
+        let observed = crate::run::observe(&net, &domain).await;
+        let certs = crate::cert::Memo::new(net.config().roots.clone());
+        let ctx = observed.context(&net, &certs, now, EXPIRY_WARNING_DAYS);
+        anyhow::Ok(crate::init::init(observed.obs, &ctx, opts))
+    })?;
+    let mut tally = Tally::default();
+    tally.add(&outcome.report);
+    let mut code = exit_code(&tally, FailOn::Error, false);
+    let written = match (&args.output, &outcome.draft) {
+        (Some(dir), Some(draft)) => {
+            let path = dir.join(".well-known").join("mta-sts.txt");
+            // A testing policy never makes senders refuse mail (RFC 8461 §5); an enforce one
+            // is safe only when every MX host was seen to pass.
+            let checked = outcome.report.observations.mx_checked;
+            let safe = mode == Mode::Testing || (code == EXIT_OK && checked);
+            let written = if safe {
+                write_policy(&path, &draft.policy_text(), args.force)
+            } else {
+                Written::Withheld {
+                    path: path.display().to_string(),
+                }
+            };
+            if let Written::Refused { path, why } = &written {
+                writeln!(
+                    err,
+                    "mtasts: {}: {}",
+                    report::escape(path),
+                    report::escape(why)
+                )?;
+                code = code.max(EXIT_ERROR);
+            }
+            written
+        }
+        _ => Written::NotAsked,
+    };
+    let answer = match exit_code(&tally, FailOn::Error, false) {
+        EXIT_OK => Answer::Passes,
+        EXIT_FINDINGS => Answer::Fails,
+        _ => Answer::Unseen,
+    };
+    let style = Style {
+        color: use_color(
+            args.color,
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::env::var_os("TERM").as_deref(),
+            std::io::stdout().is_terminal(),
+        ),
+        verbose: false,
+        width: terminal_width(),
+    };
+    report::init::render(&outcome, &written, answer, args.format, style, out)?;
+    out.flush()?;
+    Ok(code)
+}
+
+/// Writes the policy at `path` (creating its directories), unless a different file is
+/// there and `force` is not given.
+fn write_policy(path: &std::path::Path, text: &str, force: bool) -> report::init::Written {
+    use crate::report::init::Written;
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let refused = |why: String| Written::Refused {
+        path: shown.clone(),
+        why,
+    };
+    let mut existing = Vec::new();
+    let limit = crate::limits::MAX_POLICY_BYTES as u64 + 1;
+    let replaced = match std::fs::File::open(path) {
+        Ok(file) => {
+            if let Err(e) = file.take(limit).read_to_end(&mut existing) {
+                return refused(format!("reading the file there: {e}"));
+            }
+            if existing == text.as_bytes() {
+                return Written::Unchanged { path: shown };
+            }
+            if !force {
+                return refused(
+                    "a different file is there; it was left as it is (--force replaces it)".into(),
+                );
+            }
+            true
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return refused(format!("reading the file there: {e}")),
+    };
+    let done = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(path, text));
+    match done {
+        Ok(()) => Written::Written {
+            path: shown,
+            replaced,
+        },
+        Err(e) => refused(format!("writing it: {e}")),
+    }
 }
 
 /// `mtasts report`: every input read (bounded), its reports summed up with the others;

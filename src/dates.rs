@@ -20,6 +20,21 @@ pub fn date(unix: i64) -> String {
     datetime(unix).date().to_string()
 }
 
+/// Unix seconds as a compact UTC timestamp, e.g. "20261203T142530": letters and digits
+/// only, so that it can be an `_mta-sts` id (RFC 8461 §3.1) that says when it was made.
+pub fn stamp(unix: i64) -> String {
+    let t = datetime(unix);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn datetime(unix: i64) -> OffsetDateTime {
     const YEAR_0: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
     const YEAR_9999_END: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
@@ -57,6 +72,13 @@ pub fn days(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_are_utc_letters_and_digits() {
+        assert_eq!(stamp(1_796_307_930), "20261203T142530");
+        assert_eq!(stamp(0), "19700101T000000");
+        assert_eq!(stamp(i64::MAX), "99991231T235959");
+    }
 
     #[test]
     fn formats_rfc3339_and_dates() {

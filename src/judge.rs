@@ -411,6 +411,16 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     }
 }
 
+/// `report` with `more` findings, placed and named as the judge places and names its own,
+/// and the verdict they make: for callers that know more than the observations say
+/// (`mtasts init` about its draft).
+pub fn with_findings(mut report: DomainReport, more: Vec<Finding>) -> DomainReport {
+    report.findings.extend(more);
+    report.findings = finish(&report.observations, report.findings);
+    report.verdict = Verdict::of(&report.findings);
+    report
+}
+
 /// When every lookup of the domain failed, one finding for the cause instead of one per
 /// lookup: this network gets no DNS answers at all (the resolver was silent for the root
 /// zone too), or the domain's own nameservers fail while the resolver answers for others.

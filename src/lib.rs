@@ -13,6 +13,7 @@ pub mod checks;
 pub mod cli;
 pub mod dates;
 pub mod finding;
+pub mod init;
 pub mod input;
 pub mod judge;
 pub mod limits;

@@ -3,6 +3,7 @@
 //! judged, then the tally at the end.
 
 pub mod human;
+pub mod init;
 pub mod json;
 pub mod jsonl;
 pub mod tlsrpt;

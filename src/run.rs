@@ -11,28 +11,61 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::cert::Memo;
 use crate::judge::{self, Context, DomainReport};
 use crate::net::Net;
+use crate::observe::Observations;
 
-/// Gathers what the network says about `domain` and judges it, with what the run knows
-/// of its vantage point.
+/// What the network says about one domain, with what the run knows of its vantage point.
+pub struct Observed {
+    pub obs: Observations,
+    /// See [`Context::dns_silent`].
+    pub dns_silent: Option<String>,
+    /// See [`Context::port25_reached`].
+    pub port25_reached: bool,
+}
+
+impl Observed {
+    /// What judging these observations needs, at `now`.
+    pub fn context<'a>(
+        &self,
+        net: &Net,
+        certs: &'a Memo,
+        now: i64,
+        expiry_warning_days: u32,
+    ) -> Context<'a> {
+        Context {
+            now,
+            certs,
+            expiry_warning_days,
+            timeout: net.config().timeout,
+            dns_silent: self.dns_silent.clone(),
+            port25_reached: self.port25_reached,
+        }
+    }
+}
+
+/// Gathers what the network says about `domain`, and what the run knows of its vantage
+/// point.
+pub async fn observe(net: &Net, domain: &str) -> Observed {
+    // The resolver is asked once for the run whether it answers at all, beside the first
+    // domain's own lookups, so that it costs no time when DNS works.
+    let (obs, dns_silent) = futures_util::join!(net.gather(domain), net.dns_silent());
+    let port25_reached = judge::reached_port25(&obs) || !obs.mx_checked || net.port25_open().await;
+    Observed {
+        obs,
+        dns_silent,
+        port25_reached,
+    }
+}
+
+/// Gathers what the network says about `domain` and judges it.
 async fn audit_one(
     net: &Net,
     certs: &Memo,
     domain: &str,
     expiry_warning_days: u32,
 ) -> DomainReport {
-    // The resolver is asked once for the run whether it answers at all, beside the first
-    // domain's own lookups, so that it costs no time when DNS works.
-    let (obs, dns_silent) = futures_util::join!(net.gather(domain), net.dns_silent());
-    let port25_reached = judge::reached_port25(&obs) || !obs.mx_checked || net.port25_open().await;
-    let ctx = Context {
-        now: crate::unix_now(),
-        certs,
-        expiry_warning_days,
-        timeout: net.config().timeout,
-        dns_silent,
-        port25_reached,
-    };
-    judge::judge(obs, &ctx)
+    let observed = observe(net, domain).await;
+    let ctx = observed.context(net, certs, crate::unix_now(), expiry_warning_days);
+    judge::judge(observed.obs, &ctx)
 }
 
 /// Audits `domains` (each with its place in the input), `jobs` at once, and yields each

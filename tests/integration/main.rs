@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod dns_stages;
 mod hostile;
+mod init;
 mod lint;
 mod many;
 mod mx;
