@@ -24,6 +24,7 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod senders;
+pub mod snapshot;
 pub mod suites;
 pub mod tally;
 pub mod tlsrpt;
