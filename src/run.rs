@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::cert::Memo;
 use crate::judge::{self, Context, DomainReport};
 use crate::net::Net;
+use crate::snapshot::Snapshot;
 
 /// Gathers what the network says about `domain` and judges it, with what the run knows
 /// of its vantage point.
@@ -22,7 +23,11 @@ async fn audit_one(
 ) -> DomainReport {
     // The resolver is asked once for the run whether it answers at all, beside the first
     // domain's own lookups, so that it costs no time when DNS works.
-    let (obs, dns_silent) = futures_util::join!(net.gather(domain), net.dns_silent());
+    let (obs, dns_silent, live) = futures_util::join!(
+        net.gather(domain),
+        net.dns_silent(),
+        net.gather_live(domain)
+    );
     let port25_reached = judge::reached_port25(&obs) || !obs.mx_checked || net.port25_open().await;
     let ctx = Context {
         now: crate::unix_now(),
@@ -32,7 +37,12 @@ async fn audit_one(
         dns_silent,
         port25_reached,
     };
-    judge::judge(obs, &ctx)
+    let mut report = judge::judge(obs, &ctx);
+    if let Some(live) = live {
+        let live = judge::judge(live, &ctx);
+        judge::transition(&mut report, &Snapshot::of(&live));
+    }
+    report
 }
 
 /// Audits `domains` (each with its place in the input), `jobs` at once, and yields each

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::judge::DomainReport;
 use crate::names;
-use crate::observe::PolicySource;
+use crate::observe::{DnsAnswer, PolicySource};
 use crate::policy::Mode;
 
 /// What senders see of one domain at one moment.
@@ -25,6 +25,9 @@ pub struct Snapshot {
     pub mx: Vec<String>,
     /// The leaf certificate each policy host and MX address presented.
     pub certs: Vec<CertState>,
+    /// When it was seen, in unix seconds.
+    #[serde(default)]
+    pub seen: Option<i64>,
 }
 
 /// A policy as senders apply it, with the body it was read from.
@@ -123,7 +126,40 @@ impl Snapshot {
             policy,
             mx: mx.into_iter().collect(),
             certs,
+            seen: Some(report.judged_at),
         }
+    }
+
+    /// The snapshot of a judged domain whose record and MX lookups both completed: when
+    /// DNS failed, the snapshot would say "no record, no MX", which is not what changed.
+    pub fn observed(report: &DomainReport) -> Option<Snapshot> {
+        let obs = &report.observations;
+        let done = !matches!(obs.sts.answer, DnsAnswer::Failed(_))
+            && !matches!(obs.mx.answer, DnsAnswer::Failed(_));
+        done.then(|| Snapshot::of(report))
+    }
+
+    /// This snapshot, with what it could not see taken from `before`: the policy when the
+    /// record is there but the fetch failed, and the certificates of the addresses that
+    /// were not reached this time; so that one bad run does not hide a change from the next.
+    pub fn carry(mut self, before: &Snapshot) -> Snapshot {
+        if self.id.is_some() && self.policy.is_none() {
+            self.policy = before.policy.clone();
+        }
+        let missing: Vec<CertState> = before
+            .certs
+            .iter()
+            .filter(|old| {
+                !self
+                    .certs
+                    .iter()
+                    .any(|c| c.host == old.host && c.addr == old.addr)
+            })
+            .filter(|old| old.host.starts_with("mta-sts.") || self.mx.contains(&old.host))
+            .cloned()
+            .collect();
+        self.certs.extend(missing);
+        self
     }
 
     /// The policy senders may hold: a usable record and a policy they would apply.
@@ -226,6 +262,7 @@ pub(crate) mod tests {
                 sha256: "aa".into(),
                 not_after: 2_000_000_000,
             }],
+            seen: None,
         }
     }
 
@@ -296,6 +333,26 @@ pub(crate) mod tests {
             changes.certs_replaced,
             [(&before.certs[0], &after.certs[0])]
         );
+    }
+
+    #[test]
+    fn what_a_run_could_not_see_is_carried_from_the_last() {
+        let before = snapshot("1", &["mx1.example.com"]);
+        let unreached = Snapshot {
+            policy: None,
+            certs: vec![],
+            ..before.clone()
+        };
+        assert_eq!(unreached.carry(&before), before);
+        // A record removed takes the policy with it; a host gone takes its certificate.
+        let gone = Snapshot {
+            id: None,
+            policy: None,
+            mx: vec!["mx2.example.com".into()],
+            certs: vec![],
+            seen: None,
+        };
+        assert_eq!(gone.clone().carry(&before), gone);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod hostile;
 mod lint;
 mod many;
 mod mx;
+mod plan;
 mod policy;
 mod readme;
 mod records;
