@@ -330,3 +330,93 @@ async fn one_state_serves_a_list_and_keeps_the_domains_a_run_leaves_out() {
         .collect();
     assert_eq!(domains, ["a.test", "b.test"]);
 }
+
+/// The `mtasts check ...` line of a README section, as words, from `mtasts` on.
+fn readme_command(name: &str) -> Vec<String> {
+    let section = crate::readme::section(&crate::readme::readme(), name);
+    let line = section
+        .lines()
+        .find_map(|l| l.find("mtasts check").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("no mtasts check in the README's {name} section"));
+    line.split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs `words` (the README's, example.com made example.test) in the lab from `dir`.
+fn run_in(
+    run: &Run,
+    dir: &Path,
+    words: &[String],
+    replace: &[(&str, String)],
+) -> std::process::Output {
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            replace
+                .iter()
+                .fold(w.replace("example.com", "example.test"), |w, (from, to)| {
+                    w.replace(from, to)
+                })
+        })
+        .collect();
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+    run.command(&args)
+        .current_dir(dir)
+        .output()
+        .expect("mtasts runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_ci_job_fails_a_premature_mx_change_and_passes_the_safe_first_step() {
+    let run = live_with_room_for_mx3().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::create_dir_all(dir.path().join("zones")).expect("zones/");
+    std::fs::create_dir_all(dir.path().join("mta-sts")).expect("mta-sts/");
+    let words = readme_command("ci-job");
+    assert!(words.iter().any(|w| w == "--zone") && words.iter().any(|w| w == "--fail-on"));
+    let draft = "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmx: mx2.example.test\nmx: mx3.example.test\nmax_age: 604800\n";
+    write(dir.path(), "mta-sts/mta-sts.txt", draft);
+    // The MX record added in the same change as the policy: cached senders refuse mx3.
+    let new_id = ZONE_WITH_MX3.replace("id=20240101T000000", "id=20250101T000000");
+    write(dir.path(), "zones/example.test.zone", &new_id);
+    let out = run_in(&run, dir.path(), &words, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("plan-mx-uncovered"), "{text}");
+    // Step one of the advice: the policy and a new id, the MX records as they are.
+    let first_step = new_id.replace("@            IN MX 30 mx3     ; the new host\n", "");
+    write(dir.path(), "zones/example.test.zone", &first_step);
+    let out = run_in(&run, dir.path(), &words, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("plan-"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_cron_line_reports_a_policy_changed_without_a_new_id() {
+    let (run, body) = changing_policy().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let words = readme_command("cron");
+    assert!(words.iter().any(|w| w == "--state"));
+    let at = format!("{}/", dir.path().display());
+    let replace = [("/etc/mtasts/", at.clone()), ("/var/lib/mtasts/", at)];
+    write(dir.path(), "domains.txt", "example.test\n");
+    let out = run_in(&run, dir.path(), &words, &replace);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let changed = body
+        .lock()
+        .expect("the body")
+        .replace("max_age: 604800", "max_age: 86400");
+    *body.lock().expect("the body") = changed;
+    let out = run_in(&run, dir.path(), &words, &replace);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("drift-policy-id-unchanged"), "{text}");
+}
