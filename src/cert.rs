@@ -389,7 +389,8 @@ fn significant_bits(bytes: &[u8]) -> Option<u32> {
     rest.checked_mul(8)?.checked_add(8 - first.leading_zeros())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as fingerprints are shown.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,6 +1,7 @@
 //! The command line: flags as clap parses them, resolved once into a [`Config`], and the
 //! exit-code contract.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -25,6 +26,8 @@ use crate::observe::Families;
 use crate::report::tlsrpt::ReportFormat;
 use crate::report::{self, CheckFormat, Format, Sink, Style};
 use crate::run::InOrder;
+use crate::snapshot::Snapshot;
+use crate::state::State;
 use crate::tally::Tally;
 
 /// Exit status: nothing at or above `--fail-on`.
@@ -102,14 +105,26 @@ pub struct CheckArgs {
     pub expiry_warning: u32,
 
     /// Judge this draft policy (a file, or - for standard input) instead of the published
-    /// one: "if I publish this, does every MX pass?". Nothing is fetched.
+    /// one: "if I publish this, does every MX pass?". The published one is fetched too, to
+    /// judge the change (plan-* checks).
     #[arg(long, value_name = "FILE", help_heading = "Checks")]
     pub policy_file: Option<String>,
+
+    /// Answer DNS from this zone file (RFC 1035; repeatable) for every name it is
+    /// authoritative for, and judge the change from live DNS (plan-* checks). ORIGIN=
+    /// names the zone when the file has no $ORIGIN.
+    #[arg(long, value_name = "[ORIGIN=]FILE", help_heading = "Checks")]
+    pub zone: Vec<String>,
 
     /// Exit with 1 unless every domain is enforce-ready: a sender honouring the policy in
     /// enforce mode would deliver everything it delivers today (unknown counts as not ready).
     #[arg(long, help_heading = "Checks")]
     pub require_enforce_ready: bool,
+
+    /// Keep each domain's MTA-STS state in this JSON file and report what changed since
+    /// the last run (drift-* checks). It is written at the end, atomically.
+    #[arg(long, value_name = "FILE", help_heading = "Checks", conflicts_with_all = ["zone", "policy_file"])]
+    pub state: Option<PathBuf>,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -420,6 +435,7 @@ impl NetworkArgs {
             families: self.families(),
             skip_mx: self.skip_mx,
             policy_file: None,
+            zones: None,
             jobs: usize::from(self.jobs),
             max_connections: usize::from(self.max_connections),
         })
@@ -513,6 +529,31 @@ fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
     Ok(body)
 }
 
+/// The zone files of `--zone [ORIGIN=]FILE`, each read up to its limit and parsed.
+fn read_zones(specs: &[String]) -> anyhow::Result<crate::zone::Zones> {
+    use std::io::Read;
+    let limit = crate::limits::MAX_ZONE_BYTES;
+    let mut files = Vec::new();
+    for spec in specs {
+        let (origin, path) = match spec.split_once('=') {
+            Some((origin, path)) if !origin.contains('/') => (Some(origin.to_string()), path),
+            _ => (None, spec.as_str()),
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
+            .with_context(|| format!("reading {path}"))?;
+        if bytes.len() > limit {
+            bail!("{path}: a zone file larger than {limit} bytes is not read");
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            bail!("{path}: a zone file must be text (UTF-8)");
+        };
+        files.push((path.to_string(), origin, text));
+    }
+    crate::zone::Zones::parse(&files).map_err(|e| anyhow::anyhow!(report::escape(&e.to_string())))
+}
+
 /// Runs a parsed command line, writing reports to `out`, and to `err` one line for each
 /// input that is refused while the others go on.
 pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
@@ -533,6 +574,11 @@ fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow
     if let Some(path) = &args.policy_file {
         cfg.policy_file = Some((path.clone(), read_policy(path)?));
     }
+    if !args.zone.is_empty() {
+        cfg.zones = Some(Arc::new(read_zones(&args.zone)?));
+    }
+    // Read before anything is audited: a file we may not overwrite stops the run here.
+    let state = args.state.as_deref().map(State::read).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -547,11 +593,17 @@ fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow
         report::sink(args.format, style, out)
     };
     let progress = progress(args, known);
+    let mut drift = state.map(|state| (state, BTreeMap::new()));
     let (tally, refused) = runtime.block_on(async {
         let net = Net::new(cfg)?;
-        audit_all(&net, args, &run, domains, &mut *sink, &progress, err).await
+        let drift = drift.as_mut().map(|(state, seen)| (&*state, seen));
+        sink.begin(&run)?;
+        audit_all(&net, args, domains, &mut *sink, drift, &progress, err).await
     })?;
     progress.finish_and_clear();
+    if let Some((state, seen)) = drift {
+        state.write(seen)?;
+    }
     if tally.domains == 0 && refused == 0 {
         writeln!(err, "mtasts: no domain to audit")?;
         return Ok(EXIT_ERROR);
@@ -560,14 +612,15 @@ fn check(args: &CheckArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow
     Ok(worst(code, refused > 0))
 }
 
-/// Audits the domains as they come and writes each, in input order or as judged as the
-/// format wants; returns the tally and how many inputs were refused (each told on `err`).
+/// Audits the domains as they come and writes each (after the run's header), in input
+/// order or as judged as the format wants, with its drift from `--state`; returns the
+/// tally and how many inputs were refused (each told on `err`).
 async fn audit_all(
     net: &Net,
     args: &CheckArgs,
-    run: &report::Run,
     mut domains: tokio::sync::mpsc::Receiver<Listed>,
     sink: &mut dyn Sink,
+    mut drift: Option<(&State, &mut BTreeMap<String, Snapshot>)>,
     progress: &ProgressBar,
     err: &mut impl Write,
 ) -> anyhow::Result<(Tally, usize)> {
@@ -590,7 +643,6 @@ async fn audit_all(
     let jobs = usize::from(args.network.jobs);
     let ordered = args.format.ordered();
     let window = if ordered { jobs * 4 } else { jobs };
-    sink.begin(run)?;
     let mut tally = Tally::default();
     {
         let mut order = InOrder::default();
@@ -603,7 +655,10 @@ async fn audit_all(
             } else {
                 vec![j]
             };
-            for j in ready {
+            for mut j in ready {
+                if let Some((state, seen)) = drift.as_mut() {
+                    compare_state(&mut j.report, state, seen, args.expiry_warning);
+                }
                 tally.add(&j.report);
                 progress.suspend(|| sink.domain(&j.report))?;
             }
@@ -611,6 +666,28 @@ async fn audit_all(
     }
     sink.end(&tally)?;
     Ok((tally, refused))
+}
+
+/// `--state`: the drift of one judged domain from its last snapshot, and the snapshot to
+/// keep (none when its DNS failed: the last one stays).
+fn compare_state(
+    report: &mut crate::judge::DomainReport,
+    state: &State,
+    seen: &mut BTreeMap<String, Snapshot>,
+    expiry_warning_days: u32,
+) {
+    let Some(now_seen) = Snapshot::observed(report) else {
+        return;
+    };
+    let domain = report.observations.domain.clone();
+    let kept = match state.get(&domain) {
+        Some(before) => {
+            crate::judge::drift(report, before, &now_seen, expiry_warning_days);
+            now_seen.carry(before)
+        }
+        None => now_seen,
+    };
+    seen.insert(domain, kept);
 }
 
 /// One entry of the input, as the reading thread hands it over.

@@ -3,9 +3,11 @@
 
 mod certs;
 mod dns;
+mod drift;
 mod mx;
 mod policy;
 mod readiness;
+mod transition;
 
 pub use readiness::{Readiness, Reason};
 
@@ -22,6 +24,7 @@ use crate::observe::{
 };
 use crate::policy::{Mode, ParsedPolicy};
 use crate::record::{StsRecord, TlsRptRecord};
+use crate::snapshot::Snapshot;
 
 /// What judging needs besides the observations.
 pub struct Context<'a> {
@@ -411,14 +414,51 @@ pub fn judge(obs: Observations, ctx: &Context<'_>) -> DomainReport {
     }
 }
 
+/// Plan mode: adds to the report of the planned state the findings of the change from
+/// `live`, what senders see now.
+pub fn transition(report: &mut DomainReport, live: &Snapshot) {
+    let planned = Snapshot::of(report);
+    let found = transition::judge(live, &planned, &report.readiness, report.judged_at);
+    add(report, found);
+}
+
+/// `--state`: adds to the report the findings of the change from `before`, the last
+/// run's snapshot, to `now_seen`, this report's.
+pub fn drift(
+    report: &mut DomainReport,
+    before: &Snapshot,
+    now_seen: &Snapshot,
+    expiry_warning_days: u32,
+) {
+    let found = drift::judge(before, now_seen, report.judged_at, expiry_warning_days);
+    add(report, found);
+}
+
 /// `report` with `more` findings, placed and named as the judge places and names its own,
 /// and the verdict they make: for callers that know more than the observations say
 /// (`mtasts init` about its draft).
 pub fn with_findings(mut report: DomainReport, more: Vec<Finding>) -> DomainReport {
-    report.findings.extend(more);
-    report.findings = finish(&report.observations, report.findings);
-    report.verdict = Verdict::of(&report.findings);
+    add(&mut report, more);
     report
+}
+
+/// Adds findings to a judged report: in report order, on the addresses they are about,
+/// and in the verdict. They have no bearing on readiness (no result-type).
+fn add(report: &mut DomainReport, extra: Vec<Finding>) {
+    if extra.is_empty() {
+        return;
+    }
+    let hosts = report.observations.mx_hosts.iter().zip(&mut report.mx);
+    for (host, mx) in hosts {
+        for address in &mut mx.addresses {
+            let here = readiness::findings_at(&extra, &host.name, address.addr);
+            address.checks.extend(here.iter().map(|f| f.check));
+        }
+    }
+    let mut findings = std::mem::take(&mut report.findings);
+    findings.extend(extra);
+    report.findings = finish(&report.observations, findings);
+    report.verdict = Verdict::of(&report.findings);
 }
 
 /// When every lookup of the domain failed, one finding for the cause instead of one per

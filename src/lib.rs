@@ -25,9 +25,12 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod senders;
+pub mod snapshot;
+pub mod state;
 pub mod suites;
 pub mod tally;
 pub mod tlsrpt;
+pub mod zone;
 
 pub use run::{audit, audit_stream};
 

@@ -84,6 +84,13 @@ pub const MAX_CHAIN_CERTS: usize = 10;
 /// early ([`crate::senders::FETCH_TIME`]: 4 s, less the time a sender needs for its own lookups).
 pub const SLOW_FETCH: Duration = Duration::from_secs(3);
 
+// Files the user hands us.
+/// The largest zone file `--zone` reads (a zone of some 100,000 records).
+pub const MAX_ZONE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest `--state` file read (a 10,000-domain list needs a few MiB).
+pub const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
+
 // What the human output shows.
 /// Policy lines shown with their findings; a longer body is cut there.
 pub const POLICY_LINES_SHOWN: usize = 40;

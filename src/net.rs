@@ -73,6 +73,8 @@ pub struct Config {
     pub skip_mx: bool,
     /// Judge this local policy instead of fetching the published one.
     pub policy_file: Option<(String, Vec<u8>)>,
+    /// Answer the names these zones are authoritative for from them (`--zone`).
+    pub zones: Option<Arc<crate::zone::Zones>>,
     /// Domains audited at once.
     pub jobs: usize,
     /// TCP connections open at once, over the whole run.
@@ -103,16 +105,30 @@ struct Inner {
     per_address: PerAddress,
     probes: Probes,
     vantage: Vantage,
+    /// In plan mode (`--zone`, `--policy-file`): what is live now, to judge the change
+    /// against (live DNS and the published policy; the MX hosts are not probed).
+    live: Option<Net>,
 }
 
 impl Net {
     pub fn new(cfg: Config) -> anyhow::Result<Net> {
+        let planned = cfg.zones.is_some() || cfg.policy_file.is_some();
+        let live = match planned {
+            true => Some(Net::new(Config {
+                zones: None,
+                policy_file: None,
+                skip_mx: true,
+                ..cfg.clone()
+            })?),
+            false => None,
+        };
         Ok(Net(Arc::new(Inner {
-            dns: Dns::new(cfg.resolver, cfg.timeout)?,
+            dns: Dns::new(cfg.resolver, cfg.timeout, cfg.zones.clone())?,
             connections: Arc::new(Semaphore::new(cfg.max_connections.max(1))),
             per_address: PerAddress::default(),
             probes: Probes::default(),
             vantage: Vantage::default(),
+            live,
             cfg,
         })))
     }
@@ -134,6 +150,11 @@ impl Net {
     /// Whether outbound port 25 is open from here (see [`Vantage::port25_open`]).
     pub async fn port25_open(&self) -> bool {
         self.0.vantage.port25_open().await
+    }
+
+    /// In plan mode, what senders see of `domain` now: live DNS and the published policy.
+    pub async fn gather_live(&self, domain: &str) -> Option<Observations> {
+        Some(self.0.live.as_ref()?.gather(domain).await)
     }
 
     /// Everything about `domain` (lower case, no trailing dot) that the judges need.
@@ -525,6 +546,7 @@ mod tests {
             families: Families::Both,
             skip_mx: false,
             policy_file: None,
+            zones: None,
             jobs: 1,
             max_connections: 4,
         }

@@ -46,7 +46,8 @@ const SHARED_SUFFIXES: &[&str] = &[
 const KNOWN: [&str; 4] = ["version", "mode", "max_age", "mx"];
 
 /// What senders do with the policy (RFC 8461 §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Deliver only to MX hosts that match a pattern and pass certificate validation.
     Enforce,

@@ -12,6 +12,7 @@ use crate::cert::Memo;
 use crate::judge::{self, Context, DomainReport};
 use crate::net::Net;
 use crate::observe::Observations;
+use crate::snapshot::Snapshot;
 
 /// What the network says about one domain, with what the run knows of its vantage point.
 pub struct Observed {
@@ -63,9 +64,16 @@ async fn audit_one(
     domain: &str,
     expiry_warning_days: u32,
 ) -> DomainReport {
-    let observed = observe(net, domain).await;
+    // In plan mode, what is live now is gathered beside the planned state: the change is
+    // judged against it.
+    let (observed, live) = futures_util::join!(observe(net, domain), net.gather_live(domain));
     let ctx = observed.context(net, certs, crate::unix_now(), expiry_warning_days);
-    judge::judge(observed.obs, &ctx)
+    let mut report = judge::judge(observed.obs, &ctx);
+    if let Some(live) = live {
+        let live = judge::judge(live, &ctx);
+        judge::transition(&mut report, &Snapshot::of(&live));
+    }
+    report
 }
 
 /// Audits `domains` (each with its place in the input), `jobs` at once, and yields each

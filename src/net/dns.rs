@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::limits::{MAX_CNAME_LINKS, MAX_IN_FLIGHT, MAX_RECORDS};
 use crate::observe::{Addresses, DnsAnswer, DnsFailure, Lookup, MxRecord, TlsaRecord, TxtRecord};
+use crate::zone::{Found, Zones};
 
 /// A resolver that answers with [`Lookup`] values.
 #[derive(Clone)]
@@ -29,11 +30,18 @@ pub struct Dns {
     /// Lookups in flight at once: hickory refuses or stalls queries beyond its per-connection
     /// limit, and resolvers drop floods, which would turn our own load into "timeouts".
     in_flight: Arc<Semaphore>,
+    /// `--zone`: the names these zones are authoritative for are answered from them.
+    zones: Option<Arc<Zones>>,
 }
 
 impl Dns {
-    /// Uses `server` if given, else the system's resolver configuration.
-    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> anyhow::Result<Dns> {
+    /// Uses `server` if given, else the system's resolver configuration, for the names
+    /// `zones` are not authoritative for.
+    pub fn new(
+        server: Option<SocketAddr>,
+        timeout: Duration,
+        zones: Option<Arc<Zones>>,
+    ) -> anyhow::Result<Dns> {
         let (mut builder, servers) = match server {
             Some(addr) => {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
@@ -76,6 +84,7 @@ impl Dns {
             servers,
             timeout,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            zones,
         })
     }
 
@@ -230,7 +239,55 @@ impl Dns {
         Addresses { a, aaaa }
     }
 
+    /// The zones' answer when one is authoritative for `name`, else live DNS's.
     async fn lookup<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        deadline: Instant,
+        extract: impl Fn(&RData) -> Option<T>,
+    ) -> Lookup<T> {
+        let Some(answer) = self.zones.as_ref().and_then(|z| z.answer(name, rtype)) else {
+            return self.resolve(name, rtype, deadline, extract).await;
+        };
+        let mut lookup = match answer.found {
+            Found::Live(target) => {
+                let mut live = self.resolve(&target, rtype, deadline, extract).await;
+                live.name = name.to_string();
+                live
+            }
+            found => {
+                let mut lookup = Lookup {
+                    name: name.to_string(),
+                    cnames: vec![],
+                    answer: DnsAnswer::NoData,
+                    ttl: None,
+                    truncated: false,
+                    elapsed: Duration::ZERO,
+                };
+                match found {
+                    Found::Records(records) => {
+                        let kept = collect(&records, rtype, &extract);
+                        lookup.ttl = kept.ttl;
+                        lookup.truncated = kept.truncated;
+                        if !kept.records.is_empty() {
+                            lookup.answer = DnsAnswer::Records(kept.records);
+                        }
+                    }
+                    Found::NxDomain => lookup.answer = DnsAnswer::NxDomain,
+                    Found::NoData | Found::Live(_) => {}
+                }
+                lookup
+            }
+        };
+        let mut cnames = answer.cnames;
+        cnames.append(&mut lookup.cnames);
+        lookup.cnames = cnames;
+        lookup
+    }
+
+    /// A lookup in live DNS.
+    async fn resolve<T>(
         &self,
         name: &str,
         rtype: RecordType,

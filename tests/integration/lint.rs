@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::lab::{Smtp, World};
+use crate::lab::{Response, Smtp, World};
 use crate::support::{ids, mtasts};
 
 const GOOD: &str =
@@ -113,14 +113,20 @@ async fn policy_file_judges_a_draft_against_the_live_mx_hosts() {
         "{ids:?}"
     );
     assert_eq!(d["enforce_ready"], false);
-    // Nothing was fetched: the draft replaces the published policy.
-    assert!(run.https_requests("192.0.2.80").is_empty());
+    // The draft replaces the published policy in judgement; the published one is fetched
+    // once, as senders fetch it, only to judge the change (plan-* checks).
+    assert_eq!(run.https_requests("192.0.2.80").len(), 1);
+    assert!(ids.contains(&"plan-mx-removed-from-policy"), "{ids:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_file_says_when_enforcing_a_draft_is_safe() {
     let mut w = World::new();
-    let d = w.good_deployment("example.test");
+    let mut d = w.good_deployment("example.test");
+    // Live in testing already: the draft changes nothing senders cached.
+    d.set_policy(Response::policy(
+        &d.good_policy().replace("enforce", "testing"),
+    ));
     let run = w.start(d).await;
     let draft = file(&GOOD.replace("enforce", "testing"));
     let out = run

@@ -14,6 +14,7 @@ mod init;
 mod lint;
 mod many;
 mod mx;
+mod plan;
 mod policy;
 mod readme;
 mod records;

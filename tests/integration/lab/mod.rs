@@ -443,6 +443,7 @@ impl Run {
             families: mtasts::net::Families::Both,
             skip_mx: false,
             policy_file: None,
+            zones: None,
             jobs: 1,
             max_connections: 64,
         }
