@@ -290,6 +290,7 @@ checks! {
     DriftIdChangedPolicySame,
     DriftMxChanged,
     DriftModeChanged,
+    DriftModeDowngraded,
     DriftCertReplaced,
     DriftCertExpiring,
 }
@@ -1586,8 +1587,16 @@ impl Check {
             DriftModeChanged => c(
                 "drift-mode-changed",
                 Info,
-                "policy mode changed since the last run",
+                "policy mode raised since the last run",
                 "A mode change takes effect for senders when they refetch the policy, which needs a new id.",
+                "RFC 8461 §5",
+                None,
+            ),
+            DriftModeDowngraded => c(
+                "drift-mode-downgraded",
+                Warning,
+                "policy mode lowered since the last run",
+                "Senders that refetch the policy no longer refuse mail to an MX that fails TLS (testing) or drop the policy (none): the protection asked for is gone for them. If that was not meant, publish the enforce policy again with a new id.",
                 "RFC 8461 §5",
                 None,
             ),

@@ -4,6 +4,7 @@
 use crate::checks::Check;
 use crate::dates;
 use crate::finding::{Finding, Subject};
+use crate::policy::Mode;
 use crate::snapshot::{self, CertState, Snapshot};
 
 use super::transition::{differences, until};
@@ -34,7 +35,7 @@ pub fn judge(
         }
         if let Some((from, to)) = changes.mode {
             findings.push(Finding::new(
-                Check::DriftModeChanged,
+                mode_change(from, to),
                 Subject::Policy { addr: None },
                 format!(
                     "the mode changed from {} to {} since the last run",
@@ -101,6 +102,21 @@ pub fn judge(
     findings
 }
 
+/// A mode that protects less than before (enforce, then testing, then none) is lost
+/// protection; a mode that protects more is news.
+fn mode_change(from: Mode, to: Mode) -> Check {
+    let strength = |m: Mode| match m {
+        Mode::Enforce => 2,
+        Mode::Testing => 1,
+        Mode::None => 0,
+    };
+    if strength(to) < strength(from) {
+        Check::DriftModeDowngraded
+    } else {
+        Check::DriftModeChanged
+    }
+}
+
 /// When the last run was: the state keeps it per domain; without it, a day ago.
 fn last_seen(before: &Snapshot, now: i64) -> i64 {
     before.seen.unwrap_or(now - dates::DAY)
@@ -161,7 +177,6 @@ fn short(sha256: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Mode;
     use crate::snapshot::tests::snapshot;
 
     const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -184,7 +199,7 @@ mod tests {
         let findings = judge(&before, &after, NOW, 14);
         assert_eq!(
             ids_of(&findings),
-            ["drift-policy-id-unchanged", "drift-mode-changed"]
+            ["drift-policy-id-unchanged", "drift-mode-downgraded"]
         );
         assert_eq!(
             findings[0].message,
@@ -193,6 +208,11 @@ mod tests {
         after.id = Some("2".into());
         assert_eq!(
             ids_of(&judge(&before, &after, NOW, 14)),
+            ["drift-mode-downgraded"]
+        );
+        // Back up to enforce: protection restored, which is news, not risk.
+        assert_eq!(
+            ids_of(&judge(&after, &before, NOW, 14)),
             ["drift-mode-changed"]
         );
     }
