@@ -239,7 +239,7 @@ async fn a_policy_changed_without_a_new_id_is_caught_across_two_runs() {
     let d = &doc["domains"][0];
     assert_eq!(
         plan_ids(d),
-        ["drift-policy-id-unchanged", "drift-mode-changed"]
+        ["drift-policy-id-unchanged", "drift-mode-downgraded"]
     );
     assert!(
         finding(d, "drift-policy-id-unchanged")["message"]
