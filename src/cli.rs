@@ -22,8 +22,9 @@ use crate::checks::Severity;
 use crate::input::{self, EhloName};
 use crate::net::{Config, ConnectTo, Net};
 use crate::observe::Families;
+use crate::output;
 use crate::report::tlsrpt::ReportFormat;
-use crate::report::{self, CheckFormat, Format, Sink, Style};
+use crate::report::{self, CheckFormat, Format, LintFormat, Sink, Style};
 use crate::run::InOrder;
 use crate::tally::Tally;
 
@@ -116,8 +117,8 @@ pub struct LintArgs {
     pub files: Vec<String>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = LintFormat::Human, help_heading = "Output")]
+    pub format: LintFormat,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -142,6 +143,18 @@ pub struct ReportArgs {
     /// Print no summary, only errors (on standard error); the exit code tells.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
+    #[command(flatten)]
+    pub to: Destination,
+}
+
+/// `--output FILE`, for every command that writes a report.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct Destination {
+    /// Write the report to FILE instead of standard output, atomically: to a temporary file
+    /// beside it, renamed over FILE once complete (for node_exporter's textfile collector).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "quiet")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +176,8 @@ pub struct OutputArgs {
     /// Also show the hints of info findings and certificate details.
     #[arg(short, long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub to: Destination,
 }
 
 #[derive(Debug, Args)]
@@ -392,19 +407,29 @@ impl OutputArgs {
                 self.color_when(),
                 std::env::var_os("NO_COLOR").as_deref(),
                 std::env::var_os("TERM").as_deref(),
-                std::io::stdout().is_terminal(),
+                self.to.terminal(),
             ),
             verbose: self.verbose,
-            width: terminal_width(),
+            width: self.to.width(),
         }
     }
 }
 
-/// The width of the terminal standard output is, if it is one: hints wrap there.
-fn terminal_width() -> Option<usize> {
-    console::Term::stdout()
-        .size_checked()
-        .map(|(_, columns)| usize::from(columns))
+impl Destination {
+    /// Whether the report goes to a terminal.
+    fn terminal(&self) -> bool {
+        self.output.is_none() && std::io::stdout().is_terminal()
+    }
+
+    /// The width of the terminal the report goes to, if it goes to one: hints wrap there.
+    fn width(&self) -> Option<usize> {
+        if self.output.is_some() {
+            return None;
+        }
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, columns)| usize::from(columns))
+    }
 }
 
 /// Whether to colour standard output. `auto` colours only a terminal that can show it,
@@ -467,9 +492,18 @@ fn read_policy(path: &str) -> anyhow::Result<Vec<u8>> {
 /// input that is refused while the others go on.
 pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check(args) => check(&args, out, err),
-        Command::Lint(args) => lint(&args, out, err),
-        Command::Report(args) => report(&args, out, err),
+        Command::Check(args) => {
+            let to = args.output.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| check(&args, &mut o, err))
+        }
+        Command::Lint(args) => {
+            let to = args.output.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| lint(&args, &mut o, err))
+        }
+        Command::Report(args) => {
+            let to = args.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| report(&args, &mut o, err))
+        }
         Command::Checks { format } => {
             report::checks(format, out)?;
             Ok(EXIT_OK)
@@ -745,10 +779,10 @@ fn report(args: &ReportArgs, out: &mut impl Write, err: &mut impl Write) -> anyh
                 args.color,
                 std::env::var_os("NO_COLOR").as_deref(),
                 std::env::var_os("TERM").as_deref(),
-                std::io::stdout().is_terminal(),
+                args.to.terminal(),
             ),
             verbose: false,
-            width: terminal_width(),
+            width: args.to.width(),
         };
         report::tlsrpt::render(&summary, args.format, style, out)?;
         out.flush()?;

@@ -9,6 +9,7 @@ mod support;
 mod bench;
 mod cli;
 mod dns_stages;
+mod formats;
 mod hostile;
 mod lint;
 mod many;
