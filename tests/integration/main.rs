@@ -6,6 +6,7 @@ mod lab_selftest;
 mod layers;
 mod support;
 
+mod action;
 mod bench;
 mod cli;
 mod dns_stages;
