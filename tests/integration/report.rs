@@ -499,3 +499,22 @@ fn prometheus_output_of_the_sample_reports() {
     assert_eq!(Some(failed), doc["totals"]["failed"].as_f64());
     insta::assert_snapshot!(text);
 }
+
+/// The README's `report --format github` and `prometheus` samples are real output, over
+/// [`SAMPLE`] (`UPDATE_README=1` writes them anew).
+#[test]
+fn readme_report_format_samples_are_real_output() {
+    for (name, format) in [
+        ("sample-report-github", "github"),
+        ("sample-report-prometheus", "prometheus"),
+    ] {
+        let out = report(&[SAMPLE, &["--format", format]].concat(), b"");
+        let command = format!("$ mtasts report {} --format {format}", SAMPLE.join(" "));
+        let block = format!("```text\n{command}\n{}```\n", stdout(&out));
+        if std::env::var_os("UPDATE_README").is_some() {
+            write_section(name, &block);
+            continue;
+        }
+        assert_eq!(section(&readme(), name), block, "{name}");
+    }
+}
