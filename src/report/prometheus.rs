@@ -18,7 +18,7 @@ use crate::judge::{Certificate, DomainReport};
 use crate::observe::PolicySource;
 use crate::policy::Mode;
 use crate::report::{Run, Sink, escape};
-use crate::tally::{BLIND, Tally};
+use crate::tally::{self, Tally};
 
 /// A family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +112,11 @@ fn leaf_not_after(chain: &[Certificate]) -> Option<i64> {
 
 fn row(r: &DomainReport) -> DomainRow {
     let obs = &r.observations;
-    let blind = r.findings.iter().any(|f| BLIND.contains(&f.check));
-    let verdict = if blind { "unknown" } else { r.verdict.as_str() };
+    let verdict = if tally::blind(r) {
+        "unknown"
+    } else {
+        r.verdict.as_str()
+    };
     let ready = match r.readiness.ready {
         Some(true) => "yes",
         Some(false) => "no",

@@ -438,3 +438,60 @@ fn output_replaces_the_file_for_every_format_and_conflicts_with_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Port 25 blocked here: the domain is not called healthy (nor failing) in either format,
+/// and the exit code says the audit could not run in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_this_network_could_not_audit_is_unknown_not_pass() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.set_smtp(Smtp::good().refused());
+    let run = w.start(d).await;
+
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "prometheus"])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("parses");
+    let domain = ("domain", "example.test");
+    let v = |metric: &str, labels: &[(&str, &str)]| value(&scrape, metric, labels);
+    assert_eq!(
+        v("mtasts_domain_verdict", &[domain, ("verdict", "unknown")]),
+        1.0
+    );
+    assert_eq!(
+        v("mtasts_domain_verdict", &[domain, ("verdict", "pass")]),
+        0.0
+    );
+    assert_eq!(
+        v(
+            "mtasts_domain_enforce_ready",
+            &[domain, ("state", "unknown")]
+        ),
+        1.0
+    );
+    assert!(
+        !scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "mtasts_mx_starttls_ok"),
+        "no STARTTLS series for addresses that were never reached: {text}"
+    );
+
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "github"])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.starts_with("::warning title=example.test%3A vantage-port25-blocked (this network)::"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "mtasts: 1 domains: 0 pass, 0 warn, 0 fail, 1 not audited from this network\n"
+        ),
+        "{text}"
+    );
+}
