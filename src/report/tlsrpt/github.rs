@@ -12,8 +12,9 @@ use crate::report::tlsrpt::human::plural;
 use crate::tlsrpt::Summary;
 use crate::tlsrpt::summary::ResultTypeRow;
 
-/// Policy domains named in a result-type's annotation; the rest are counted.
-const DOMAINS_NAMED: usize = 5;
+/// Policy domains, organisations and commands named in a result-type's annotation; the
+/// rest are counted (a row may hold thousands).
+const NAMED: usize = 5;
 
 pub fn render(s: &Summary, out: &mut impl Write) -> io::Result<()> {
     for row in s.result_types.iter().filter(|r| r.failed > 0) {
@@ -63,19 +64,6 @@ pub fn render(s: &Summary, out: &mut impl Write) -> io::Result<()> {
 /// "12 sessions failed with certificate-expired for example.com, reported by Google Inc.",
 /// and on a second line the command that reproduces it.
 fn failed(row: &ResultTypeRow) -> String {
-    let mut domains: Vec<&str> = row
-        .domains
-        .iter()
-        .take(DOMAINS_NAMED)
-        .map(String::as_str)
-        .collect();
-    let more = format!(
-        "and {} more",
-        row.domains.len().saturating_sub(DOMAINS_NAMED)
-    );
-    if row.domains.len() > DOMAINS_NAMED {
-        domains.push(&more);
-    }
     let registered = if row.registered {
         ""
     } else {
@@ -85,20 +73,40 @@ fn failed(row: &ResultTypeRow) -> String {
         "{} sessions failed with {}{registered} for {}, reported by {}",
         row.failed,
         row.result_type,
-        domains.join(", "),
-        row.organizations.join(", ")
+        named(&row.domains),
+        named(&row.organizations)
     ));
     let commands = row.commands();
     if !commands.is_empty() {
-        text.push_str(&format!("\nreproduce: {}", escape(&commands.join("; "))));
+        let shown: Vec<String> = commands.into_iter().take(NAMED).collect();
+        text.push_str(&format!("\nreproduce: {}", escape(&shown.join("; "))));
     }
     text
+}
+
+/// The first [`NAMED`] of `names`, and how many more: "a, b and 3 more".
+fn named(names: &[String]) -> String {
+    let shown = names[..names.len().min(NAMED)].join(", ");
+    match names.len().saturating_sub(NAMED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::github::tests::parse;
+
+    #[test]
+    fn long_lists_are_cut_and_counted() {
+        let names: Vec<String> = (1..=7).map(|i| format!("d{i}.example")).collect();
+        assert_eq!(
+            named(&names),
+            "d1.example, d2.example, d3.example, d4.example, d5.example and 2 more"
+        );
+        assert_eq!(named(&names[..2]), "d1.example, d2.example");
+    }
 
     #[test]
     fn hostile_reports_give_one_line_per_annotation_and_nothing_raw() {
