@@ -23,8 +23,9 @@ use crate::checks::Severity;
 use crate::input::{self, EhloName};
 use crate::net::{Config, ConnectTo, Net};
 use crate::observe::Families;
+use crate::output;
 use crate::report::tlsrpt::ReportFormat;
-use crate::report::{self, CheckFormat, Format, Sink, Style};
+use crate::report::{self, CheckFormat, Format, LintFormat, Sink, Style};
 use crate::run::InOrder;
 use crate::snapshot::Snapshot;
 use crate::state::State;
@@ -181,8 +182,8 @@ pub struct LintArgs {
     pub files: Vec<String>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = LintFormat::Human, help_heading = "Output")]
+    pub format: LintFormat,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -207,6 +208,18 @@ pub struct ReportArgs {
     /// Print no summary, only errors (on standard error); the exit code tells.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
+    #[command(flatten)]
+    pub to: Destination,
+}
+
+/// `--output FILE`, for every command that writes a report.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct Destination {
+    /// Write the report to FILE instead of standard output, atomically: to a temporary file
+    /// beside it, renamed over FILE once complete (for node_exporter's textfile collector).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "quiet")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +241,8 @@ pub struct OutputArgs {
     /// Also show the hints of info findings and certificate details.
     #[arg(short, long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub to: Destination,
 }
 
 #[derive(Debug, Args)]
@@ -453,24 +468,39 @@ impl OutputArgs {
     }
 
     fn style(&self) -> Style {
-        Style {
-            color: use_color(
-                self.color_when(),
-                std::env::var_os("NO_COLOR").as_deref(),
-                std::env::var_os("TERM").as_deref(),
-                std::io::stdout().is_terminal(),
-            ),
-            verbose: self.verbose,
-            width: terminal_width(),
-        }
+        self.to.style(self.color_when(), self.verbose)
     }
 }
 
-/// The width of the terminal standard output is, if it is one: hints wrap there.
-fn terminal_width() -> Option<usize> {
-    console::Term::stdout()
-        .size_checked()
-        .map(|(_, columns)| usize::from(columns))
+impl Destination {
+    /// How the human reporter writes to this destination.
+    fn style(&self, when: ColorWhen, verbose: bool) -> Style {
+        Style {
+            color: use_color(
+                when,
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+                self.terminal(),
+            ),
+            verbose,
+            width: self.width(),
+        }
+    }
+
+    /// Whether the report goes to a terminal.
+    fn terminal(&self) -> bool {
+        self.output.is_none() && std::io::stdout().is_terminal()
+    }
+
+    /// The width of the terminal the report goes to, if it goes to one: hints wrap there.
+    fn width(&self) -> Option<usize> {
+        if self.output.is_some() {
+            return None;
+        }
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, columns)| usize::from(columns))
+    }
 }
 
 /// Whether to colour standard output. `auto` colours only a terminal that can show it,
@@ -558,9 +588,18 @@ fn read_zones(specs: &[String]) -> anyhow::Result<crate::zone::Zones> {
 /// input that is refused while the others go on.
 pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Check(args) => check(&args, out, err),
-        Command::Lint(args) => lint(&args, out, err),
-        Command::Report(args) => report(&args, out, err),
+        Command::Check(args) => {
+            let to = args.output.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| check(&args, &mut o, err))
+        }
+        Command::Lint(args) => {
+            let to = args.output.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| lint(&args, &mut o, err))
+        }
+        Command::Report(args) => {
+            let to = args.to.output.clone();
+            output::written(to.as_deref(), out, |mut o| report(&args, &mut o, err))
+        }
         Command::Init(args) => init(&args, out, err),
         Command::Checks { format } => {
             report::checks(format, out)?;
@@ -897,16 +936,9 @@ fn init(args: &InitArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::
         EXIT_FINDINGS => Answer::Fails,
         _ => Answer::Unseen,
     };
-    let style = Style {
-        color: use_color(
-            args.color,
-            std::env::var_os("NO_COLOR").as_deref(),
-            std::env::var_os("TERM").as_deref(),
-            std::io::stdout().is_terminal(),
-        ),
-        verbose: false,
-        width: terminal_width(),
-    };
+    // init's --output is the directory of the site, not the report's file: the report
+    // goes to standard output.
+    let style = Destination { output: None }.style(args.color, false);
     report::init::render(&outcome, &written, answer, args.format, style, out)?;
     out.flush()?;
     Ok(code)
@@ -1000,16 +1032,7 @@ fn report(args: &ReportArgs, out: &mut impl Write, err: &mut impl Write) -> anyh
         }
     }
     if !args.quiet {
-        let style = Style {
-            color: use_color(
-                args.color,
-                std::env::var_os("NO_COLOR").as_deref(),
-                std::env::var_os("TERM").as_deref(),
-                std::io::stdout().is_terminal(),
-            ),
-            verbose: false,
-            width: terminal_width(),
-        };
+        let style = args.to.style(args.color, false);
         report::tlsrpt::render(&summary, args.format, style, out)?;
         out.flush()?;
     }

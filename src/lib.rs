@@ -20,6 +20,7 @@ pub mod limits;
 pub mod names;
 pub mod net;
 pub mod observe;
+pub mod output;
 pub mod policy;
 pub mod record;
 pub mod report;

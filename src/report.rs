@@ -2,10 +2,12 @@
 //! streams, so a reporter is a [`Sink`]: told about the run, then each domain as it is
 //! judged, then the tally at the end.
 
+pub mod github;
 pub mod human;
 pub mod init;
 pub mod json;
 pub mod jsonl;
+pub mod prometheus;
 pub mod tlsrpt;
 
 use std::io::{self, Write};
@@ -24,6 +26,10 @@ pub enum CheckFormat {
     Json,
     /// One JSON object per line, per domain, written as soon as it is judged.
     Jsonl,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// Prometheus text exposition format, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 impl CheckFormat {
@@ -50,13 +56,26 @@ pub fn sink<'a, W: Write + 'a>(
         CheckFormat::Human => Box::new(human::HumanSink::new(style, out)),
         CheckFormat::Json => Box::new(json::JsonSink::new(out)),
         CheckFormat::Jsonl => Box::new(jsonl::JsonlSink::new(out)),
+        CheckFormat::Github => Box::new(github::GithubSink::new(out)),
+        CheckFormat::Prometheus => Box::new(prometheus::PrometheusSink::new(out)),
     }
 }
 
-/// Output format of `lint` and `checks`.
+/// Output format of `lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    /// Line by line, for a terminal.
+    Human,
+    /// One JSON document (schema in the README).
+    Json,
+    /// GitHub Actions workflow commands: one annotation per finding, on its file and line.
+    Github,
+}
+
+/// Output format of `checks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Grouped by stage, for a terminal.
+    /// The README's Markdown table.
     Human,
     /// One JSON document (schema in the README).
     Json,
@@ -95,13 +114,14 @@ pub struct Run {
 /// Policy files judged offline (`mtasts lint`).
 pub fn render_lint(
     reports: &[LintReport],
-    format: Format,
+    format: LintFormat,
     style: Style,
     out: &mut impl Write,
 ) -> io::Result<()> {
     match format {
-        Format::Human => human::render_lint(reports, style, out),
-        Format::Json => json::render_lint(reports, out),
+        LintFormat::Human => human::render_lint(reports, style, out),
+        LintFormat::Json => json::render_lint(reports, out),
+        LintFormat::Github => github::render_lint(reports, out),
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::snapshot::Snapshot;
@@ -85,25 +86,12 @@ impl State {
         };
         let mut text = serde_json::to_vec_pretty(&layout)?;
         text.push(b'\n');
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = self
-            .path
-            .file_name()
-            .map_or("state".into(), |n| n.to_string_lossy());
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = std::fs::File::create(&temp).and_then(|mut f| {
-            f.write_all(&text)?;
-            f.sync_all()
-        });
-        let renamed = written.and_then(|()| std::fs::rename(&temp, &self.path));
-        if let Err(e) = renamed {
-            let _ = std::fs::remove_file(&temp);
-            anyhow::bail!("writing the state file {shown}: {e}");
-        }
-        Ok(())
+        let mut file = crate::output::AtomicFile::create(&self.path)
+            .with_context(|| format!("writing the state file {shown}"))?;
+        file.write_all(&text)
+            .with_context(|| format!("writing the state file {shown}"))?;
+        file.commit()
+            .with_context(|| format!("writing the state file {shown}"))
     }
 }
 

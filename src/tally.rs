@@ -43,11 +43,16 @@ pub struct Slow {
 /// The findings that mean this network could not see what it needed.
 pub const BLIND: [Check; 2] = [Check::VantageDnsUnreachable, Check::VantagePort25Blocked];
 
+/// Whether this network could not see what the audit of the domain needed: neither a
+/// pass nor a fail.
+pub fn blind(report: &DomainReport) -> bool {
+    report.findings.iter().any(|f| BLIND.contains(&f.check))
+}
+
 impl Tally {
     pub fn add(&mut self, report: &DomainReport) {
         self.domains += 1;
-        let blind = report.findings.iter().any(|f| BLIND.contains(&f.check));
-        match (blind, report.verdict) {
+        match (blind(report), report.verdict) {
             (true, _) => self.not_audited += 1,
             (false, Verdict::Pass) => self.pass += 1,
             (false, Verdict::Warn) => self.warn += 1,

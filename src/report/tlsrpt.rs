@@ -1,9 +1,11 @@
 //! Reporters for `mtasts report`: a [`Summary`] of TLS-RPT reports for people, as one JSON
 //! document, or as JSON lines (one summary row a line).
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod jsonl;
+pub mod prometheus;
 
 use std::io::{self, Write};
 
@@ -12,7 +14,7 @@ use crate::finding::Verdict;
 use crate::report::Style;
 use crate::tlsrpt::Summary;
 
-/// `mtasts report --format`: its own list, since JSON lines exist for reports only.
+/// `mtasts report --format`: its own list, so that clap refuses what makes no sense here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
     /// Sections for a terminal.
@@ -21,6 +23,10 @@ pub enum ReportFormat {
     Json,
     /// One JSON object a line, one per summary row (schema in the README).
     Jsonl,
+    /// GitHub Actions workflow commands: one annotation per failing result-type and finding.
+    Github,
+    /// Prometheus text exposition format: session counters by policy and result-type.
+    Prometheus,
 }
 
 pub fn render(
@@ -33,6 +39,8 @@ pub fn render(
         ReportFormat::Human => human::render(summary, style, out),
         ReportFormat::Json => json::render(summary, out),
         ReportFormat::Jsonl => jsonl::render(summary, out),
+        ReportFormat::Github => github::render(summary, out),
+        ReportFormat::Prometheus => prometheus::render(summary, out),
     }
 }
 

@@ -94,6 +94,9 @@ pub struct PolicyRow {
     pub policy_strings: Vec<Vec<String>>,
     /// The distinct `mx-host` patterns (at most [`POLICY_VERSIONS_KEPT`]).
     pub mx_hosts: Vec<String>,
+    /// Failed sessions per result-type, as the failure details under this policy add
+    /// them up, by result-type.
+    pub failed_by_result_type: Vec<(String, u64)>,
 }
 
 /// Failed sessions of one name (an MX host, an IP address).
@@ -275,6 +278,9 @@ struct OrganizationAcc {
     failed: u64,
 }
 
+/// A policy's (policy-domain, policy-type).
+type PolicyKey = (Option<String>, String);
+
 /// What makes two failure details alike: everything but the count.
 type FailureKey = (String, Option<String>, FailureDetail);
 
@@ -294,7 +300,9 @@ pub struct Builder {
     range: Option<(i64, i64)>,
     successful: u64,
     failed: u64,
-    policies: Tally<(Option<String>, String), PolicyAcc>,
+    policies: Tally<PolicyKey, PolicyAcc>,
+    /// (policy-domain, policy-type, result-type) → failed sessions.
+    policy_results: Tally<(Option<String>, String, String), u64>,
     mx_hosts: Tally<String, u64>,
     receiving_ips: Tally<String, u64>,
     result_types: Tally<String, ResultTypeAcc>,
@@ -389,6 +397,14 @@ impl Builder {
                 }
             }
             for detail in &policy.details {
+                let key = (
+                    policy.policy_domain.clone(),
+                    policy.policy_type.clone(),
+                    detail.result_type.clone(),
+                );
+                if let Some(n) = self.policy_results.row(key) {
+                    *n = n.saturating_add(detail.failed);
+                }
                 self.count_detail(
                     &report.organization,
                     policy.policy_domain.as_deref(),
@@ -441,11 +457,19 @@ impl Builder {
 
     pub fn finish(mut self) -> Summary {
         self.limit_findings();
+        let mut results: BTreeMap<PolicyKey, Vec<(String, u64)>> = BTreeMap::new();
+        for ((domain, policy_type, result_type), n) in self.policy_results.rows {
+            let of_policy = results.entry((domain, policy_type)).or_default();
+            of_policy.push((result_type, n));
+        }
         let mut policies: Vec<PolicyRow> = self
             .policies
             .rows
             .into_iter()
             .map(|((domain, policy_type), p)| PolicyRow {
+                failed_by_result_type: results
+                    .remove(&(domain.clone(), policy_type.clone()))
+                    .unwrap_or_default(),
                 domain,
                 policy_type,
                 reports: p.reports,
@@ -510,6 +534,10 @@ impl Builder {
     fn limit_findings(&mut self) {
         let full = [
             (self.policies.full, "policy domains and types"),
+            (
+                self.policy_results.full,
+                "result-types per policy domain and type",
+            ),
             (self.mx_hosts.full, "MX hosts"),
             (self.receiving_ips.full, "receiving IPs"),
             (self.result_types.full, "result-types"),
@@ -713,6 +741,14 @@ mod tests {
             [vec!["version: STSv1".to_string()]]
         );
         assert_eq!(s.policies[0].mx_hosts, ["mx1.example.com"]);
+        assert_eq!(
+            s.policies[0].failed_by_result_type,
+            [("certificate-expired".to_string(), 20)]
+        );
+        assert_eq!(
+            s.policies[1].failed_by_result_type,
+            [("starttls-not-supported".to_string(), 1)]
+        );
         assert_eq!(
             s.mx_hosts[0],
             Tallied {

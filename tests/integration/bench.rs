@@ -319,6 +319,31 @@ async fn bench_hosted_100k() {
     bench_hosted(100_000).await;
 }
 
+/// `--format prometheus` keeps each domain's few series until the end (the format groups
+/// series by family): the peak memory of 10,000 hosted domains, beside jsonl's above.
+#[allow(clippy::print_stdout)] // printing the figures is a benchmark's whole point
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_hosted_10k_prometheus() {
+    let n = 10_000;
+    let (run, domains) = World::new().hosted(n).await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("domains.txt");
+    std::fs::write(&file, domains.join("\n") + "\n").expect("write the domains file");
+    let path = file.display().to_string();
+    let extra = strings(&["--domains-file", &path, "--format", "prometheus"]);
+    let m = measure(check_args(&run, &extra), false).await;
+    println!(
+        "hosted {n}, --format prometheus: {:.2} s, CPU {}, peak RSS {}, {} output lines, exit {:?}",
+        m.wall.as_secs_f64(),
+        m.cpu(),
+        m.rss(),
+        m.lines,
+        m.status.code(),
+    );
+    assert_eq!(m.status.code(), Some(0), "{}", m.stderr);
+}
+
 /// Runs of `mtasts --version` timed; the median is reported.
 const STARTS: usize = 50;
 

@@ -6,9 +6,11 @@ mod lab_selftest;
 mod layers;
 mod support;
 
+mod action;
 mod bench;
 mod cli;
 mod dns_stages;
+mod formats;
 mod hostile;
 mod init;
 mod lint;

@@ -275,3 +275,50 @@ async fn readme_samples_are_real_output() {
         "sample-summary"
     );
 }
+
+/// The README's samples of `--format github` and `prometheus` (the first sample's world),
+/// of `lint --format github` over a fixture, and of a refused format are real output
+/// (`UPDATE_README=1` writes them anew). Timestamps vary from run to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_format_samples_are_real_output() {
+    let run = policy_problems().await;
+    let mut blocks = Vec::new();
+    for (name, format) in [
+        ("sample-github", "github"),
+        ("sample-prometheus", "prometheus"),
+    ] {
+        let out = run
+            .mtasts(&["check", "example.test", "--format", format])
+            .await;
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let block = format!("```text\n$ mtasts check example.test --format {format}\n{text}```\n");
+        blocks.push((name, block));
+    }
+    let fixture = "fixtures/policies/bad-mode-enforced.txt";
+    let lint = std::process::Command::new(assert_cmd::cargo::cargo_bin("mtasts"))
+        .args(["lint", fixture, "--format", "github"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("mtasts lint runs");
+    let text = String::from_utf8(lint.stdout).expect("utf-8");
+    blocks.push((
+        "sample-lint-github",
+        format!("```text\n$ mtasts lint {fixture} --format github\n{text}```\n"),
+    ));
+    let refused = mtasts(&["lint", "mta-sts.txt", "--format", "prometheus"]);
+    let text = String::from_utf8(refused.stderr).expect("utf-8");
+    blocks.push((
+        "sample-format-refused",
+        format!("```text\n$ mtasts lint mta-sts.txt --format prometheus\n{text}```\n"),
+    ));
+    let timestamps =
+        regex::Regex::new(r"(?m)(_timestamp_seconds(\{[^}]*\})?) \d+$").expect("a pattern");
+    let same = |t: &str| comparable(&timestamps.replace_all(t, "$1 TIMESTAMP"));
+    for (name, block) in blocks {
+        if std::env::var_os("UPDATE_README").is_some() {
+            write_section(name, &block);
+            continue;
+        }
+        assert_eq!(same(&section(&readme(), name)), same(&block), "{name}");
+    }
+}

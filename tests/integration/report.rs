@@ -464,3 +464,57 @@ fn readme_report_samples_are_real_output() {
     );
     assert_eq!(example["totals"], real["totals"]);
 }
+
+/// The README's sample reports as GitHub annotations, pinned.
+#[test]
+fn github_output_of_the_sample_reports() {
+    let out = report(&[SAMPLE, &["--format", "github"]].concat(), b"");
+    assert_eq!(code(&out), 2, "bad-dmarc.xml is not a report");
+    insta::assert_snapshot!(stdout(&out));
+}
+
+/// The README's sample reports as Prometheus counters: the document is well formed,
+/// parses, and is pinned.
+#[test]
+fn prometheus_output_of_the_sample_reports() {
+    let out = report(&[SAMPLE, &["--format", "prometheus"]].concat(), b"");
+    let text = stdout(&out);
+    let types = crate::formats::families(&text);
+    assert_eq!(types["mtasts_tlsrpt_sessions_total"], "counter");
+    assert_eq!(types["mtasts_tlsrpt_failed_sessions_total"], "counter");
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("parses");
+    let failed: f64 = scrape
+        .samples
+        .iter()
+        .filter(|s| {
+            s.metric == "mtasts_tlsrpt_sessions_total" && s.labels.get("result") == Some("failed")
+        })
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) => v,
+            _ => panic!("not a counter"),
+        })
+        .sum();
+    let doc = json(&report(&[SAMPLE, &["--format", "json"]].concat(), b""));
+    assert_eq!(Some(failed), doc["totals"]["failed"].as_f64());
+    insta::assert_snapshot!(text);
+}
+
+/// The README's `report --format github` and `prometheus` samples are real output, over
+/// [`SAMPLE`] (`UPDATE_README=1` writes them anew).
+#[test]
+fn readme_report_format_samples_are_real_output() {
+    for (name, format) in [
+        ("sample-report-github", "github"),
+        ("sample-report-prometheus", "prometheus"),
+    ] {
+        let out = report(&[SAMPLE, &["--format", format]].concat(), b"");
+        let command = format!("$ mtasts report {} --format {format}", SAMPLE.join(" "));
+        let block = format!("```text\n{command}\n{}```\n", stdout(&out));
+        if std::env::var_os("UPDATE_README").is_some() {
+            write_section(name, &block);
+            continue;
+        }
+        assert_eq!(section(&readme(), name), block, "{name}");
+    }
+}

@@ -137,3 +137,40 @@ async fn human_output_of_a_policy_file_judged_offline() {
         insta::assert_snapshot!(text);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_output_of_a_deployment_with_several_findings() {
+    let run = several_findings().await;
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "github"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+/// Timestamps (the run's, the certificates' notAfter) vary from run to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_output_of_two_domains() {
+    let run = two_domains().await;
+    let out = run
+        .mtasts(&[
+            "check",
+            "example.test",
+            "good.test",
+            "--format",
+            "prometheus",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let filters = vec![(
+        r"(?m)(_timestamp_seconds(\{[^}]*\})?) \d+$",
+        "$1 [timestamp]",
+    )];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!(text);
+    });
+}

@@ -70,7 +70,7 @@ impl Painter {
 }
 
 /// "1 report", "3 reports".
-fn plural(n: impl std::fmt::Display, word: &str) -> String {
+pub(crate) fn plural(n: impl std::fmt::Display, word: &str) -> String {
     let n = n.to_string();
     if n == "1" {
         format!("1 {word}")
