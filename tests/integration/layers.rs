@@ -35,7 +35,14 @@ fn pure(src: &Path, path: &Path) -> bool {
     let first = rel.components().next().expect("a component");
     let name = first.as_os_str().to_string_lossy();
     ![
-        "net", "net.rs", "cli.rs", "main.rs", "lib.rs", "run.rs", "state.rs", "output.rs",
+        "net",
+        "net.rs",
+        "cli.rs",
+        "main.rs",
+        "lib.rs",
+        "run.rs",
+        "state.rs",
+        "output.rs",
     ]
     .contains(&name.as_ref())
 }
