@@ -268,6 +268,8 @@ impl Dns {
                 match found {
                     Found::Records(records) => {
                         let kept = collect(&records, rtype, &extract);
+                        // A CNAME asked for is a link of the chain the resolver follows.
+                        lookup.cnames = kept.cnames;
                         lookup.ttl = kept.ttl;
                         lookup.truncated = kept.truncated;
                         if !kept.records.is_empty() {

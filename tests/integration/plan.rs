@@ -420,3 +420,29 @@ async fn the_readme_cron_line_reports_a_policy_changed_without_a_new_id() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("drift-policy-id-unchanged"), "{text}");
 }
+
+/// A policy host that the zone points elsewhere with a CNAME: the chain is followed into
+/// live DNS and shown, so a CNAME to a name that is gone is reported as such, not as a
+/// policy host that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_cname_out_of_the_zone_is_followed_live_and_shown() {
+    let run = live_with_room_for_mx3().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let zone = ZONE_WITH_MX3.replace(
+        "mta-sts      IN A  192.0.2.80",
+        "mta-sts      IN CNAME sts.gone.test.",
+    );
+    let zone = write(dir.path(), "example.test.zone", &zone);
+    let out = run
+        .mtasts(&["check", "example.test", "--zone", &zone, "--format", "json"])
+        .await;
+    let doc = json(&out);
+    let host = &doc["domains"][0]["policy"]["host_addresses"];
+    for family in ["a", "aaaa"] {
+        assert_eq!(
+            host[family]["cnames"],
+            serde_json::json!(["sts.gone.test"]),
+            "{host:#}"
+        );
+    }
+}
