@@ -200,7 +200,10 @@ impl Zone {
             Err(why) if why == "$ORIGIN was not specified" => {
                 return Err(error(None, NO_ORIGIN.into()));
             }
-            Err(why) => return Err(error(error_line(text, origin, &why), why)),
+            Err(why) => {
+                let line = error_line(text, origin, &why);
+                return Err(error(line, explained(why)));
+            }
         };
         let origin = presentation(&origin);
         let mut zone = Zone {
@@ -228,6 +231,19 @@ impl Zone {
         }
         Ok(zone)
     }
+}
+
+/// The parser's message, with what to do where it names a known limit of the parser
+/// rather than an error of the file.
+fn explained(why: String) -> String {
+    if why.ends_with("unrecognized token in stream: At") {
+        // BIND reads `@` in record data as the origin; hickory's parser reads it only as
+        // an owner name.
+        return format!(
+            "{why}: `@` is read only as an owner name, not in record data (`CNAME @`, `MX 10 @`): write the zone's name with its trailing dot there"
+        );
+    }
+    why
 }
 
 type Parsed = (
@@ -470,6 +486,18 @@ mx4          IN TXT   "no address here"
         assert!(
             e.to_string()
                 .starts_with("db.example.com: the file has no $ORIGIN"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_at_sign_in_record_data_is_named_as_the_parser_limit_it_is() {
+        let text = "$ORIGIN example.com.\n@ IN MX 10 mx1\nwww IN CNAME @\n";
+        let e = zones(&[("z.zone", None, text)]).expect_err("refused");
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.why
+                .contains("write the zone's name with its trailing dot"),
             "{e}"
         );
     }
