@@ -3,7 +3,6 @@
 //! they will be once it is published, so that the audit's own judge says whether the
 //! result passes `mtasts check`. Pure: what is published today and the clock go in.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::checks::Check;
@@ -357,26 +356,7 @@ fn rewrite(live: &Live, policy: &Policy, sts: &StsRecord) -> Option<String> {
     match &live.policy {
         Some(old) => {
             now.push(format!("mta-sts.{d} serves a policy"));
-            if old.mode != policy.mode {
-                changes.push(format!(
-                    "mode {} → {}",
-                    old.mode.as_str(),
-                    policy.mode.as_str()
-                ));
-            }
-            if old.max_age != policy.max_age {
-                changes.push(format!("max_age {} → {}", old.max_age, policy.max_age));
-            }
-            let before: BTreeSet<String> = old.mx.iter().map(|p| names::normalize(p)).collect();
-            let after: BTreeSet<String> = policy.mx.iter().cloned().collect();
-            let added: Vec<&String> = after.difference(&before).collect();
-            let removed: Vec<&String> = before.difference(&after).collect();
-            if !added.is_empty() {
-                changes.push(format!("mx added: {}", join(&added)));
-            }
-            if !removed.is_empty() {
-                changes.push(format!("mx removed: {}", join(&removed)));
-            }
+            changes.extend(policy::differences(old.applied(), policy.applied()));
         }
         None => now.push(format!("mta-sts.{d} serves no policy senders can use")),
     }
@@ -389,14 +369,6 @@ fn rewrite(live: &Live, policy: &Policy, sts: &StsRecord) -> Option<String> {
         "MTA-STS is already deployed ({}): init drafts a rewrite; it changes {changes}",
         now.join(", ")
     ))
-}
-
-fn join(names: &[&String]) -> String {
-    names
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The observations as they will be once the draft is published: the draft's records at

@@ -86,7 +86,63 @@ pub struct Policy {
     pub extensions: Vec<(String, String)>,
 }
 
+/// What senders apply of a policy: the mode, max_age and mx patterns (extension fields,
+/// line endings and the order of lines change nothing for them).
+#[derive(Debug, Clone, Copy)]
+pub struct Applied<'a> {
+    pub mode: Mode,
+    pub max_age: u64,
+    pub mx: &'a [String],
+}
+
+/// What senders would apply differently under `new` than under `old`, a few words each:
+/// "mode enforce → testing", "max_age 604800 → 86400", "mx added: mx3.example.com",
+/// "mx removed: mx2.example.com" (patterns compared as names: case and a trailing dot do
+/// not count).
+pub fn differences(old: Applied<'_>, new: Applied<'_>) -> Vec<String> {
+    let mut parts = Vec::new();
+    if old.mode != new.mode {
+        parts.push(format!(
+            "mode {} → {}",
+            old.mode.as_str(),
+            new.mode.as_str()
+        ));
+    }
+    if old.max_age != new.max_age {
+        parts.push(format!("max_age {} → {}", old.max_age, new.max_age));
+    }
+    let set = |mx: &[String]| -> std::collections::BTreeSet<String> {
+        mx.iter().map(|m| crate::names::normalize(m)).collect()
+    };
+    let (before, after) = (set(old.mx), set(new.mx));
+    let list = |names: Vec<&String>| {
+        names
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let added: Vec<&String> = after.difference(&before).collect();
+    if !added.is_empty() {
+        parts.push(format!("mx added: {}", list(added)));
+    }
+    let removed: Vec<&String> = before.difference(&after).collect();
+    if !removed.is_empty() {
+        parts.push(format!("mx removed: {}", list(removed)));
+    }
+    parts
+}
+
 impl Policy {
+    /// What senders apply of it.
+    pub fn applied(&self) -> Applied<'_> {
+        Applied {
+            mode: self.mode,
+            max_age: self.max_age,
+            mx: &self.mx,
+        }
+    }
+
     /// The first mx pattern covering `host` (crate::names::matches), if any.
     pub fn matching_pattern(&self, host: &str) -> Option<&str> {
         self.mx

@@ -55,6 +55,15 @@ pub struct CertState {
 }
 
 impl PolicyState {
+    /// What senders apply of it.
+    pub fn applied(&self) -> crate::policy::Applied<'_> {
+        crate::policy::Applied {
+            mode: self.mode,
+            max_age: self.max_age,
+            mx: &self.mx,
+        }
+    }
+
     /// Whether `host` is covered by one of the patterns (RFC 8461 §4.1).
     pub fn covers(&self, host: &str) -> bool {
         self.mx.iter().any(|p| names::matches(p, host))
@@ -64,12 +73,7 @@ impl PolicyState {
     /// patterns. Line endings, extension fields and the order of lines
     /// change nothing for them.
     pub fn applies_like(&self, other: &PolicyState) -> bool {
-        let patterns = |p: &PolicyState| -> BTreeSet<String> {
-            p.mx.iter().map(|m| names::normalize(m)).collect()
-        };
-        self.mode == other.mode
-            && self.max_age == other.max_age
-            && patterns(self) == patterns(other)
+        crate::policy::differences(self.applied(), other.applied()).is_empty()
     }
 }
 

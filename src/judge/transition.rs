@@ -162,40 +162,9 @@ fn ids(
 }
 
 /// What senders would apply differently, in a few words: "mode enforce → testing; mx
-/// + mx3.example.com".
+/// added: mx3.example.com".
 pub fn differences(old: &PolicyState, new: &PolicyState) -> String {
-    let mut parts = Vec::new();
-    if old.mode != new.mode {
-        parts.push(format!(
-            "mode {} → {}",
-            old.mode.as_str(),
-            new.mode.as_str()
-        ));
-    }
-    if old.max_age != new.max_age {
-        parts.push(format!("max_age {} → {}", old.max_age, new.max_age));
-    }
-    let norm = |p: &PolicyState| -> Vec<String> {
-        p.mx.iter().map(|m| crate::names::normalize(m)).collect()
-    };
-    let (before, after) = (norm(old), norm(new));
-    let added: Vec<&str> = after
-        .iter()
-        .filter(|m| !before.contains(m))
-        .map(String::as_str)
-        .collect();
-    let gone: Vec<&str> = before
-        .iter()
-        .filter(|m| !after.contains(m))
-        .map(String::as_str)
-        .collect();
-    if !added.is_empty() {
-        parts.push(format!("mx + {}", added.join(", ")));
-    }
-    if !gone.is_empty() {
-        parts.push(format!("mx - {}", gone.join(", ")));
-    }
-    parts.join("; ")
+    crate::policy::differences(old.applied(), new.applied()).join("; ")
 }
 
 /// The date a copy cached now expires: `now` plus `max_age`.
@@ -280,7 +249,7 @@ mod tests {
         assert_eq!(ids_of(&findings), ["plan-policy-id-unchanged"]);
         assert_eq!(
             findings[0].message,
-            "the policy changes (mode enforce → testing; mx + mx9.example.com) but the id stays 1: senders that cached the live policy keep it until 2026-01-08T00:00:00Z"
+            "the policy changes (mode enforce → testing; mx added: mx9.example.com) but the id stays 1: senders that cached the live policy keep it until 2026-01-08T00:00:00Z"
         );
         planned.id = Some("2".into());
         assert!(judge(&live, &planned, &ready(), NOW).is_empty());

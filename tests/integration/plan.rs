@@ -145,7 +145,7 @@ async fn a_draft_policy_changed_without_a_new_id_in_the_zone_is_an_error() {
         .as_str()
         .expect("a message");
     assert!(
-        message.starts_with("_mta-sts.example.test: the policy changes (mx + mx3.example.test) but the id stays 20240101T000000"),
+        message.starts_with("_mta-sts.example.test: the policy changes (mx added: mx3.example.test) but the id stays 20240101T000000"),
         "{message}"
     );
     // With a new id, only the cached senders' refusal remains.
