@@ -191,13 +191,7 @@ fn beyond_limits(obs: &Observations, findings: &mut Vec<Finding>) {
     for (_, name, subject) in cut.into_iter().filter(|(truncated, ..)| *truncated) {
         findings.push(Finding::new(Check::AuditLimit, subject, dns_limit(name)));
     }
-    let exchanges: std::collections::BTreeSet<String> = obs
-        .mx
-        .records()
-        .iter()
-        .filter(|m| !m.exchange.is_empty())
-        .map(|m| names::normalize(&m.exchange))
-        .collect();
+    let exchanges = obs.exchanges();
     if exchanges.len() > obs.mx_hosts.len() && !obs.mx_hosts.is_empty() {
         findings.push(Finding::new(
             Check::AuditLimit,

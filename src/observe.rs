@@ -37,6 +37,18 @@ pub struct Observations {
     pub elapsed: Duration,
 }
 
+impl Observations {
+    /// The MX hosts the MX records name, as names compare (the null MX left out), sorted.
+    pub fn exchanges(&self) -> std::collections::BTreeSet<String> {
+        self.mx
+            .records()
+            .iter()
+            .filter(|m| !m.exchange.is_empty())
+            .map(|m| crate::names::normalize(&m.exchange))
+            .collect()
+    }
+}
+
 /// Which address families to probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Families {

@@ -3,7 +3,6 @@
 //! last run and this one) are compared here, once, for the transition and drift judges.
 //! Pure.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ring::digest;
@@ -102,13 +101,7 @@ impl Snapshot {
                 max_age: p.max_age,
                 mx: p.mx.clone(),
             });
-        let mx: BTreeSet<String> = obs
-            .mx
-            .records()
-            .iter()
-            .filter(|m| !m.exchange.is_empty())
-            .map(|m| names::normalize(&m.exchange))
-            .collect();
+        let mx = obs.exchanges();
         let mut certs = Vec::new();
         if let PolicySource::Fetched(f) = &obs.policy {
             let host = format!("mta-sts.{}", obs.domain);
