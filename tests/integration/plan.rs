@@ -11,7 +11,7 @@ use crate::support::{ids, json};
 
 /// The live deployment's DNS as its team keeps it in git: the MX hosts' addresses are
 /// not in it (they resolve live), `mx3` is new.
-const ZONE_WITH_MX3: &str = r#"; example.test, as proposed
+pub const ZONE_WITH_MX3: &str = r#"; example.test, as proposed
 $ORIGIN example.test.
 @            IN MX 10 mx1
 @            IN MX 20 mx2
@@ -76,7 +76,7 @@ async fn plan(run: &Run, zone: &str, draft: Option<&str>) -> Value {
 }
 
 /// The live world, with an SMTP server for the planned mx3.
-async fn live_with_room_for_mx3() -> Run {
+pub async fn live_with_room_for_mx3() -> Run {
     let mut w = World::new();
     let d = w.good_deployment("example.test");
     let mut run = w.start(d).await;
@@ -85,7 +85,7 @@ async fn live_with_room_for_mx3() -> Run {
     run
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("written");
     path.to_str().expect("a UTF-8 path").to_string()
@@ -339,7 +339,7 @@ async fn a_zone_with_a_syntax_error_gives_the_file_and_line() {
 
 /// The world of `example.test` whose policy body can be changed between runs, and its
 /// deployment (to change its DNS with [`new_id`]).
-async fn changing_policy() -> (Run, Arc<Mutex<String>>, Deployment) {
+pub async fn changing_policy() -> (Run, Arc<Mutex<String>>, Deployment) {
     let mut w = World::new();
     let mut d: Deployment = w.good_deployment("example.test");
     let body = Arc::new(Mutex::new(d.good_policy()));
