@@ -120,6 +120,9 @@ async fn a_zone_adding_an_mx_the_live_policy_lacks_is_flagged_with_the_advice_an
         String::from_utf8_lossy(&out.stderr)
     );
     let doc = json(&out);
+    // The report says how it was made.
+    assert_eq!(doc["options"]["zones"], serde_json::json!([zone]));
+    assert_eq!(doc["options"]["state"], Value::Null);
     let d = &doc["domains"][0];
     assert_eq!(plan_ids(d), ["plan-mx-uncovered"]);
     let f = finding(d, "plan-mx-uncovered");
@@ -510,7 +513,10 @@ async fn a_policy_changed_without_a_new_id_is_caught_across_two_runs() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(plan_ids(&json(&first)["domains"][0]).is_empty());
+    let doc = json(&first);
+    assert!(plan_ids(&doc["domains"][0]).is_empty());
+    assert_eq!(doc["options"]["state"], state);
+    assert_eq!(doc["options"]["zones"], serde_json::json!([]));
     let kept: Value =
         serde_json::from_slice(&std::fs::read(state).expect("the state")).expect("JSON");
     assert_eq!(kept["schema"], "mtasts-state");
