@@ -98,6 +98,16 @@ fn plan_ids(domain: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// The message of the one plan or drift finding of `domain`, which must be `id` at
+/// `severity`.
+#[track_caller]
+fn only<'a>(domain: &'a Value, id: &str, severity: &str) -> &'a str {
+    assert_eq!(plan_ids(domain), [id]);
+    let f = finding(domain, id);
+    assert_eq!(f["severity"], severity, "{f:#}");
+    f["message"].as_str().expect("a message")
+}
+
 fn finding<'a>(domain: &'a Value, id: &str) -> &'a Value {
     domain["findings"]
         .as_array()
@@ -227,15 +237,10 @@ async fn a_new_mx_the_live_testing_policy_lacks_is_a_warning() {
     run.serve_smtp("192.0.2.30", "mx3.example.test", Smtp::good())
         .await;
     let d = plan(&run, ZONE_WITH_MX3, None).await;
-    assert_eq!(plan_ids(&d), ["plan-mx-uncovered-testing"]);
-    let f = finding(&d, "plan-mx-uncovered-testing");
-    assert_eq!(f["severity"], "warning");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.starts_with(
+    let m = only(&d, "plan-mx-uncovered-testing", "warning");
+    assert!(m.starts_with(
             "new MX mx3.example.test is not in the live policy; senders that cached it (max_age 604800) report every session with it as a failure until "
-        )),
-        "{f:#}"
-    );
+        ), "{m}");
     // Without the new MX there is nothing to say.
     assert!(plan_ids(&plan(&run, &live_zone(LIVE_ID), None).await).is_empty());
 }
@@ -245,15 +250,10 @@ async fn an_mx_dropped_from_the_draft_while_dns_still_gives_it_is_an_error() {
     let run = live_with(|_| {}).await;
     let only_mx1 = DRAFT.replace("mx: mx2.example.test\n", "");
     let d = plan(&run, &live_zone(NEW_ID), Some(&only_mx1)).await;
-    assert_eq!(plan_ids(&d), ["plan-mx-removed-from-policy"]);
-    let f = finding(&d, "plan-mx-removed-from-policy");
-    assert_eq!(f["severity"], "error");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.ends_with(
+    let m = only(&d, "plan-mx-removed-from-policy", "error");
+    assert!(m.ends_with(
             "mx2.example.test is dropped from the policy while DNS still gives it as an MX: senders that fetch the new policy refuse mail to it"
-        )),
-        "{f:#}"
-    );
+        ), "{m}");
     // Once the zone drops the MX record too, dropping the line is right.
     let without_mx2 = live_zone(NEW_ID).replace("@            IN MX 20 mx2\n", "");
     assert!(plan_ids(&plan(&run, &without_mx2, Some(&only_mx1)).await).is_empty());
@@ -267,13 +267,10 @@ async fn a_switch_to_enforce_while_an_mx_fails_is_an_error() {
     })
     .await;
     let d = plan(&run, &live_zone(NEW_ID), Some(DRAFT)).await;
-    assert_eq!(plan_ids(&d), ["plan-enforce-mx-failing"]);
-    let f = finding(&d, "plan-enforce-mx-failing");
-    assert_eq!(f["severity"], "error");
+    let m = only(&d, "plan-enforce-mx-failing", "error");
     assert!(
-        f["message"].as_str().is_some_and(|m| m
-            .contains("the plan switches to enforce while senders would refuse: mx2.example.test")),
-        "{f:#}"
+        m.contains("the plan switches to enforce while senders would refuse: mx2.example.test"),
+        "{m}"
     );
     // With every MX host good, the switch is safe.
     let run = live_with(testing).await;
@@ -285,15 +282,10 @@ async fn a_shrinking_max_age_says_until_when_the_live_one_binds() {
     let run = live_with(|_| {}).await;
     let shorter = DRAFT.replace("604800", "86400");
     let d = plan(&run, &live_zone(NEW_ID), Some(&shorter)).await;
-    assert_eq!(plan_ids(&d), ["plan-max-age-shrunk"]);
-    let f = finding(&d, "plan-max-age-shrunk");
-    assert_eq!(f["severity"], "info");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.contains(
+    let m = only(&d, "plan-max-age-shrunk", "info");
+    assert!(m.contains(
             "max_age shrinks from 604800 to 86400: senders that cached the live policy hold it until "
-        )),
-        "{f:#}"
-    );
+        ), "{m}");
     // A longer one binds at once.
     let longer = DRAFT.replace("604800", "1209600");
     assert!(plan_ids(&plan(&run, &live_zone(NEW_ID), Some(&longer)).await).is_empty());
@@ -303,14 +295,12 @@ async fn a_shrinking_max_age_says_until_when_the_live_one_binds() {
 async fn a_new_id_for_the_live_policy_is_info() {
     let run = live_with(|_| {}).await;
     let d = plan(&run, &live_zone(NEW_ID), None).await;
-    assert_eq!(plan_ids(&d), ["plan-id-changed-policy-same"]);
-    let f = finding(&d, "plan-id-changed-policy-same");
-    assert_eq!(f["severity"], "info");
+    let m = only(&d, "plan-id-changed-policy-same", "info");
     assert!(
-        f["message"].as_str().is_some_and(|m| m.ends_with(&format!(
+        m.ends_with(&format!(
             "the id changes from {LIVE_ID} to {NEW_ID} while the policy applies as before"
-        ))),
-        "{f:#}"
+        )),
+        "{m}"
     );
     // The same policy rewritten (LF for CRLF) with a new id: still the same policy.
     let d = plan(&run, &live_zone(NEW_ID), Some(DRAFT)).await;
@@ -398,15 +388,10 @@ async fn an_mx_set_changed_between_runs_says_whether_the_policy_covers_it() {
         .push(Mx::new(30, "mx3.example.test", &["192.0.2.30"]));
     run.set_dns(&[moved]);
     let now = drift(&run, &state).await;
-    assert_eq!(plan_ids(&now), ["drift-mx-changed"]);
-    let f = finding(&now, "drift-mx-changed");
-    assert_eq!(f["severity"], "info");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.ends_with(
+    let m = only(&now, "drift-mx-changed", "info");
+    assert!(m.ends_with(
             "the MX set changed since the last run (added mx3.example.test): the policy does not cover mx3.example.test"
-        )),
-        "{f:#}"
-    );
+        ), "{m}");
     // Seen once, it is no news.
     assert!(plan_ids(&drift(&run, &state).await).is_empty());
 }
@@ -422,15 +407,10 @@ async fn a_certificate_replaced_between_runs_is_reported_at_its_address() {
     run.serve_smtp("192.0.2.20", "mx2.example.test", Smtp::good())
         .await;
     let now = drift(&run, &state).await;
-    assert_eq!(plan_ids(&now), ["drift-cert-replaced"]);
-    let f = finding(&now, "drift-cert-replaced");
-    assert_eq!(f["severity"], "info");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.contains(
+    let m = only(&now, "drift-cert-replaced", "info");
+    assert!(m.contains(
             "the certificate of mx2.example.test at 192.0.2.20 was replaced since the last run (SHA-256 "
-        )),
-        "{f:#}"
-    );
+        ), "{m}");
     assert!(plan_ids(&drift(&run, &state).await).is_empty());
 }
 
@@ -447,27 +427,19 @@ async fn a_mode_raised_with_a_new_id_is_news_and_one_lowered_is_lost_protection(
     *body.lock().expect("the body") = enforce;
     new_id(&run, &d, NEW_ID);
     let now = drift(&run, &state).await;
-    assert_eq!(plan_ids(&now), ["drift-mode-changed"]);
-    let f = finding(&now, "drift-mode-changed");
-    assert_eq!(f["severity"], "info");
+    let m = only(&now, "drift-mode-changed", "info");
     assert!(
-        f["message"].as_str().is_some_and(
-            |m| m.ends_with("the mode changed from testing to enforce since the last run")
-        ),
-        "{f:#}"
+        m.ends_with("the mode changed from testing to enforce since the last run"),
+        "{m}"
     );
 
     *body.lock().expect("the body") = testing;
     new_id(&run, &d, "20250201T000000");
     let now = drift(&run, &state).await;
-    assert_eq!(plan_ids(&now), ["drift-mode-downgraded"]);
-    let f = finding(&now, "drift-mode-downgraded");
-    assert_eq!(f["severity"], "warning");
+    let m = only(&now, "drift-mode-downgraded", "warning");
     assert!(
-        f["message"].as_str().is_some_and(
-            |m| m.ends_with("the mode changed from enforce to testing since the last run")
-        ),
-        "{f:#}"
+        m.ends_with("the mode changed from enforce to testing since the last run"),
+        "{m}"
     );
     assert!(plan_ids(&drift(&run, &state).await).is_empty());
 }
@@ -480,15 +452,10 @@ async fn a_new_id_for_the_same_policy_between_runs_is_info() {
     assert!(plan_ids(&drift(&run, &state).await).is_empty());
     new_id(&run, &d, NEW_ID);
     let now = drift(&run, &state).await;
-    assert_eq!(plan_ids(&now), ["drift-id-changed-policy-same"]);
-    let f = finding(&now, "drift-id-changed-policy-same");
-    assert_eq!(f["severity"], "info");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.ends_with(&format!(
+    let m = only(&now, "drift-id-changed-policy-same", "info");
+    assert!(m.ends_with(&format!(
             "the id changed from {LIVE_ID} to {NEW_ID} since the last run while the policy applies as before"
-        ))),
-        "{f:#}"
-    );
+        )), "{m}");
     assert!(plan_ids(&drift(&run, &state).await).is_empty());
 }
 
