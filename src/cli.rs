@@ -418,6 +418,8 @@ impl CheckArgs {
             families: n.families(),
             skip_mx: n.skip_mx,
             policy_file: self.policy_file.clone(),
+            zones: self.zone.clone(),
+            state: self.state.as_ref().map(|p| p.display().to_string()),
             expiry_warning_days: self.expiry_warning,
             resolver: n.resolver.map(|r| r.to_string()),
             ca_file: n.ca_file.as_ref().map(|p| p.display().to_string()),

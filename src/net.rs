@@ -112,19 +112,30 @@ struct Inner {
 
 impl Net {
     pub fn new(cfg: Config) -> anyhow::Result<Net> {
+        let connections = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+        Net::drawing_on(cfg, connections)
+    }
+
+    /// A `Net` whose connections count against `connections`. In plan mode the live
+    /// side draws on the same budget as the planned one: `--max-connections` bounds
+    /// the run, not each side of it.
+    fn drawing_on(cfg: Config, connections: Arc<Semaphore>) -> anyhow::Result<Net> {
         let planned = cfg.zones.is_some() || cfg.policy_file.is_some();
         let live = match planned {
-            true => Some(Net::new(Config {
-                zones: None,
-                policy_file: None,
-                skip_mx: true,
-                ..cfg.clone()
-            })?),
+            true => Some(Net::drawing_on(
+                Config {
+                    zones: None,
+                    policy_file: None,
+                    skip_mx: true,
+                    ..cfg.clone()
+                },
+                connections.clone(),
+            )?),
             false => None,
         };
         Ok(Net(Arc::new(Inner {
             dns: Dns::new(cfg.resolver, cfg.timeout, cfg.zones.clone())?,
-            connections: Arc::new(Semaphore::new(cfg.max_connections.max(1))),
+            connections,
             per_address: PerAddress::default(),
             probes: Probes::default(),
             vantage: Vantage::default(),
@@ -586,6 +597,22 @@ mod tests {
             let tls = session(error, server_hello);
             assert_eq!(wants_legacy_hello(&tls), want, "{tls:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn in_plan_mode_the_live_side_shares_the_connection_budget() {
+        let mut c = cfg(&[]);
+        c.max_connections = 1;
+        c.resolver = Some("127.0.0.1:53".parse().expect("an address"));
+        c.policy_file = Some(("mta-sts.txt".into(), Vec::new()));
+        let net = Net::new(c).expect("the network side");
+        let live = net.0.live.as_ref().expect("the live side");
+        let soon = || Instant::now() + Duration::from_millis(50);
+        let held = net.connection(soon()).await;
+        assert!(held.is_some());
+        assert!(live.connection(soon()).await.is_none(), "a second budget");
+        drop(held);
+        assert!(live.connection(soon()).await.is_some());
     }
 
     #[test]

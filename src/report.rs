@@ -103,6 +103,10 @@ pub struct Run {
     pub skip_mx: bool,
     /// `--policy-file`, as given.
     pub policy_file: Option<String>,
+    /// Each `--zone`, as given, in order.
+    pub zones: Vec<String>,
+    /// `--state`, as given.
+    pub state: Option<String>,
     pub expiry_warning_days: u32,
     /// `--resolver`, or `None` for the system's.
     pub resolver: Option<String>,

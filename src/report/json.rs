@@ -52,6 +52,10 @@ struct OptionsJson {
     families: &'static str,
     skip_mx: bool,
     policy_file: Option<String>,
+    /// The zone files that answered DNS in place of live DNS (plan mode), as given.
+    zones: Vec<String>,
+    /// The state file the drift was judged against, or null.
+    state: Option<String>,
     expiry_warning_days: u32,
     /// The nameserver queried, or null for the system's resolver.
     resolver: Option<String>,
@@ -70,6 +74,8 @@ fn options(run: &Run) -> OptionsJson {
         },
         skip_mx: run.skip_mx,
         policy_file: run.policy_file.clone(),
+        zones: run.zones.clone(),
+        state: run.state.clone(),
         expiry_warning_days: run.expiry_warning_days,
         resolver: run.resolver.clone(),
         ca_file: run.ca_file.clone(),

@@ -299,6 +299,83 @@ async fn jsonl_writes_a_domain_as_soon_as_it_is_judged() {
     let _ = child.wait();
 }
 
+/// With `--state` too, each line (drift included) comes as its domain is judged; the state
+/// file is written once, at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_with_a_state_file_still_streams_each_domain_with_its_drift() {
+    let mut w = World::new();
+    w.timeout = Duration::from_secs(10);
+    let mut slow = w.good_deployment("slow.test");
+    slow.mx[0].addrs[0].smtp = Smtp::good().tarpit();
+    let quick = w.good_deployment("quick.test");
+    let run = w.start_all(vec![slow.clone(), quick.clone()]).await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let state = dir.path().join("state.json");
+    let state_arg = state.to_str().expect("a UTF-8 path");
+    let seeded = run
+        .mtasts(&["check", "quick.test", "--state", state_arg, "-q"])
+        .await;
+    assert_eq!(seeded.status.code(), Some(0));
+    let seed = std::fs::read(&state).expect("the state");
+    let mut renewed = quick;
+    renewed.sts_txt = vec!["v=STSv1; id=20250101T000000".into()];
+    run.set_dns(&[slow, renewed]);
+
+    let mut child = run
+        .command(&[
+            "check",
+            "slow.test",
+            "quick.test",
+            "--state",
+            state_arg,
+            "--format",
+            "jsonl",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mtasts");
+    let stdout = child.stdout.take().expect("its standard output");
+    let read_state = state.clone();
+    let (first, running, kept, mut child, rest) = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("a line");
+        // The tarpit holds slow.test for its timeout: the run is still going.
+        let running = child.try_wait().expect("the child's state").is_none();
+        let kept = std::fs::read(&read_state).expect("the state");
+        let mut rest = String::new();
+        reader.read_line(&mut rest).expect("a second line");
+        (first, running, kept, child, rest)
+    })
+    .await
+    .expect("the reading task");
+    let first: serde_json::Value = serde_json::from_str(&first).expect("a line parses alone");
+    assert_eq!(first["domain"], "quick.test");
+    assert!(
+        crate::support::ids(&first).contains(&"drift-id-changed-policy-same"),
+        "{first:#}"
+    );
+    assert!(
+        running,
+        "the first line came out while slow.test was still waiting on its tarpit"
+    );
+    assert_eq!(
+        kept, seed,
+        "the state is written at the end, not as it goes"
+    );
+    let rest: serde_json::Value = serde_json::from_str(&rest).expect("a line parses alone");
+    assert_eq!(rest["domain"], "slow.test");
+    let _ = child.wait();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).expect("the state")).expect("JSON");
+    assert_eq!(
+        written["domains"]["quick.test"]["id"], "20250101T000000",
+        "{written:#}"
+    );
+    assert!(written["domains"].get("slow.test").is_some(), "{written:#}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_keeps_input_order_whatever_the_concurrency() {
     let mut w = World::new();

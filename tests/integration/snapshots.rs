@@ -59,21 +59,32 @@ async fn json_output_of_a_deployment_with_several_findings() {
         .mtasts(&["check", "example.test", "--format", "json"])
         .await;
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    insta::with_settings!({ filters => filters() }, {
-        insta::assert_json_snapshot!(doc, {
-            ".judged_at" => "[time]",
-            ".options.resolver" => "[lab resolver]",
-            ".options.ca_file" => "[lab CA]",
-            ".domains[].judged_at" => "[time]",
-            ".**.elapsed_ms" => "[ms]",
-            ".**.total_ms" => "[ms]",
-            ".**.certificates[].serial" => "[serial]",
-            ".**.certificates[].sha256" => "[sha256]",
-            ".**.certificates[].not_before" => "[time]",
-            ".**.certificates[].not_after" => "[time]",
-            ".**.certificates[].days_left" => "[days]",
-        });
-    });
+    lab_json(&[]).bind(|| insta::assert_json_snapshot!(doc));
+}
+
+/// The settings of a JSON document of a lab run: [`filters`] and `extra`, and the
+/// run's resolver, CA file, times and certificates redacted.
+fn lab_json(extra: &[(&str, &str)]) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    for (regex, replacement) in extra.iter().copied().chain(filters()) {
+        settings.add_filter(regex, replacement);
+    }
+    for (selector, replacement) in [
+        (".judged_at", "[time]"),
+        (".options.resolver", "[lab resolver]"),
+        (".options.ca_file", "[lab CA]"),
+        (".domains[].judged_at", "[time]"),
+        (".**.elapsed_ms", "[ms]"),
+        (".**.total_ms", "[ms]"),
+        (".**.certificates[].serial", "[serial]"),
+        (".**.certificates[].sha256", "[sha256]"),
+        (".**.certificates[].not_before", "[time]"),
+        (".**.certificates[].not_after", "[time]"),
+        (".**.certificates[].days_left", "[days]"),
+    ] {
+        settings.add_redaction(selector, replacement);
+    }
+    settings
 }
 
 /// Lines come as domains are judged; they are pinned sorted by domain, each parsed alone.
@@ -173,4 +184,81 @@ async fn prometheus_output_of_two_domains() {
     insta::with_settings!({ filters => filters }, {
         insta::assert_snapshot!(text);
     });
+}
+
+/// A plan run (`--zone`) that adds an MX the live enforce policy lacks, in `format`: its
+/// output, with the zone file's directory as `[dir]`.
+async fn plan_run(format: &str) -> (String, String) {
+    let run = crate::plan::live_with_room_for_mx3().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let zone = crate::plan::write(dir.path(), "example.test.zone", crate::plan::ZONE_WITH_MX3);
+    let out = run
+        .mtasts(&["check", "example.test", "--zone", &zone, "--format", format])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let dir = regex::escape(dir.path().to_str().expect("a UTF-8 path"));
+    (String::from_utf8(out.stdout).expect("utf-8"), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_a_plan_adding_an_uncovered_mx() {
+    let (text, dir) = plan_run("human").await;
+    assert!(text.contains("plan-mx-uncovered"), "{text}");
+    let mut filters = vec![(dir.as_str(), "[dir]")];
+    filters.extend(self::filters());
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_of_a_plan_adding_an_uncovered_mx() {
+    let (text, dir) = plan_run("json").await;
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    lab_json(&[(&dir, "[dir]")]).bind(|| insta::assert_json_snapshot!(doc));
+}
+
+/// The second of two `--state` runs, in `format`, after the policy's max_age changed
+/// without a new id: its output, with the state file's directory as `[dir]`.
+async fn drift_run(format: &str) -> (String, String) {
+    let (run, body, _) = crate::plan::changing_policy().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let state = dir.path().join("state.json");
+    let state = state.to_str().expect("a UTF-8 path");
+    let check = [
+        "check",
+        "example.test",
+        "--state",
+        state,
+        "--format",
+        format,
+    ];
+    assert_eq!(run.mtasts(&check).await.status.code(), Some(0));
+    let shorter = body
+        .lock()
+        .expect("the body")
+        .replace("max_age: 604800", "max_age: 86400");
+    *body.lock().expect("the body") = shorter;
+    let out = run.mtasts(&check).await;
+    assert_eq!(out.status.code(), Some(1));
+    let dir = regex::escape(dir.path().to_str().expect("a UTF-8 path"));
+    (String::from_utf8(out.stdout).expect("utf-8"), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_of_a_policy_changed_without_a_new_id_since_the_last_run() {
+    let (text, dir) = drift_run("human").await;
+    assert!(text.contains("drift-policy-id-unchanged"), "{text}");
+    let mut filters = vec![(dir.as_str(), "[dir]")];
+    filters.extend(self::filters());
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!(text);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_of_a_policy_changed_without_a_new_id_since_the_last_run() {
+    let (text, dir) = drift_run("json").await;
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    lab_json(&[(&dir, "[dir]")]).bind(|| insta::assert_json_snapshot!(doc));
 }

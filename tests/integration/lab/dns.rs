@@ -266,9 +266,14 @@ pub struct Query {
     pub tcp: bool,
 }
 
+/// The zone a server answers from, replaceable while it runs (for a change between two
+/// runs of the tool); each query reads the zone of its moment.
+type Served = Arc<Mutex<Arc<Zone>>>;
+
 /// A running DNS server; it stops when dropped.
 pub struct DnsServer {
     addr: SocketAddr,
+    zone: Served,
     queries: Arc<Mutex<Vec<Query>>>,
     _tasks: (Task, Task),
 }
@@ -292,15 +297,16 @@ impl DnsServer {
             }
         };
         let addr = tcp.local_addr().expect("DNS address");
-        let zone = Arc::new(zone);
+        let zone: Served = Arc::new(Mutex::new(Arc::new(zone)));
         let queries = Arc::new(Mutex::new(Vec::new()));
         let udp_task = Task::spawn(serve_udp(udp, zone.clone(), queries.clone(), delay));
-        let (z, q) = (zone, queries.clone());
+        let (z, q) = (zone.clone(), queries.clone());
         let tcp_task = accept_loop(tcp, move |stream, _| {
             serve_tcp(stream, z.clone(), q.clone(), delay)
         });
         DnsServer {
             addr,
+            zone,
             queries,
             _tasks: (udp_task, tcp_task),
         }
@@ -308,6 +314,11 @@ impl DnsServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Answers from `zone` from now on.
+    pub fn set_zone(&self, zone: Zone) {
+        *lock(&self.zone) = Arc::new(zone);
     }
 
     /// Every query received so far, in order.
@@ -318,7 +329,7 @@ impl DnsServer {
 
 async fn serve_udp(
     socket: UdpSocket,
-    zone: Arc<Zone>,
+    zone: Served,
     queries: Arc<Mutex<Vec<Query>>>,
     delay: Duration,
 ) {
@@ -329,7 +340,8 @@ async fn serve_udp(
             let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
                 continue;
             };
-            if let Some(reply) = respond(&zone, &buf[..n], false, &queries) {
+            let now = lock(&zone).clone();
+            if let Some(reply) = respond(&now, &buf[..n], false, &queries) {
                 let due = Instant::now() + delay;
                 if tx.send((due, (reply, peer))).await.is_err() {
                     return;
@@ -348,7 +360,7 @@ async fn serve_udp(
 
 async fn serve_tcp(
     stream: TcpStream,
-    zone: Arc<Zone>,
+    zone: Served,
     queries: Arc<Mutex<Vec<Query>>>,
     delay: Duration,
 ) {
@@ -360,7 +372,8 @@ async fn serve_tcp(
             if rd.read_exact(&mut buf).await.is_err() {
                 break;
             }
-            let Some(reply) = respond(&zone, &buf, true, &queries) else {
+            let now = lock(&zone).clone();
+            let Some(reply) = respond(&now, &buf, true, &queries) else {
                 continue;
             };
             let Ok(len) = u16::try_from(reply.len()) else {

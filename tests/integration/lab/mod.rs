@@ -505,12 +505,25 @@ impl Run {
 
     /// Starts one more SMTP server, for `host` at `ip` (as DNS gives it), beside the
     /// deployments' own: for an address no MX record names, such as the domain's own
-    /// address when it has no MX (its A/AAAA record goes in `d.zone`).
+    /// address when it has no MX (its A/AAAA record goes in `d.zone`). One already at
+    /// `ip` is replaced: the address then serves a newly minted certificate.
     pub async fn serve_smtp(&mut self, ip: &str, host: &str, smtp: Smtp) {
         let ip: IpAddr = ip.parse().expect("an IP address");
         let server = SmtpServer::start(&self.ca, host, smtp).await;
         self.proxy(server.addr()).await;
+        self.smtp.retain(|(a, _)| *a != ip);
         self.smtp.push((ip, server));
+    }
+
+    /// Serves the DNS records of `deployments` from now on, in place of the world's (its
+    /// extra `w.zone` included): a change of DNS between two runs of the tool. The
+    /// servers stay as they are; start one for a new address with [`Run::serve_smtp`].
+    pub fn set_dns(&self, deployments: &[Deployment]) {
+        let mut zone = Zone::new();
+        for d in deployments {
+            d.records(&mut zone, &self.smtp);
+        }
+        self.dns.set_zone(zone);
     }
 
     /// Puts a latency proxy in front of `server`, if the world has latency.
