@@ -385,6 +385,7 @@ pub fn published(obs: &Observations, draft: &Draft) -> Observations {
         path: "mta-sts.txt (from mtasts init)".to_string(),
         body: draft.policy_text().into_bytes(),
     };
+    after.planned = true;
     after
 }
 

@@ -195,6 +195,7 @@ impl Net {
             mx_hosts,
             mx_checked: !self.0.cfg.skip_mx,
             families: self.0.cfg.families,
+            planned: self.0.cfg.zones.is_some() || self.0.cfg.policy_file.is_some(),
             deadline_hit: Instant::now() >= deadline,
             elapsed: started.elapsed(),
         }

@@ -31,6 +31,9 @@ pub struct Observations {
     pub mx_checked: bool,
     /// The address families probed (`--ipv4-only`, `--ipv6-only`).
     pub families: Families,
+    /// Some of this is a plan (`--zone`, `--policy-file`, `mtasts init`'s draft), not what
+    /// senders see now: findings speak of what happens once it is published.
+    pub planned: bool,
     /// Operations cut short by the per-domain deadline.
     pub deadline_hit: bool,
     /// Wall-clock time of the whole audit of this domain.

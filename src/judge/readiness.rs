@@ -216,8 +216,14 @@ pub fn refused_now(obs: &Observations, findings: &[Finding], mx: &[MxReport]) ->
         if refused.is_empty() {
             continue;
         }
+        let when = if obs.planned {
+            "once this is published, senders that honour the policy refuse mail to"
+        } else {
+            "senders that honour the policy refuse mail to"
+        };
+        let now = if obs.planned { "" } else { " now" };
         let mut message = format!(
-            "mode is enforce: senders that honour the policy refuse mail to {} now ({})",
+            "mode is enforce: {when} {}{now} ({})",
             host.name,
             refused.join("; ")
         );
