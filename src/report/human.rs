@@ -46,9 +46,35 @@ impl<'a, W: Write> HumanSink<'a, W> {
     }
 }
 
+/// What a plan run (`--zone`, `--policy-file`) judges, said once before the domains: the
+/// output is about a state that is not published yet.
+fn plan(run: &Run) -> Option<String> {
+    let dns = match run.zones.as_slice() {
+        [] => "DNS live".to_string(),
+        zones => {
+            let files: Vec<String> = zones.iter().map(|z| escape(z)).collect();
+            format!(
+                "DNS from {} for the names they hold, the rest live",
+                files.join(", ")
+            )
+        }
+    };
+    let policy = match &run.policy_file {
+        Some(path) => format!("the policy from {}", escape(path)),
+        None if run.zones.is_empty() => return None,
+        None => "the published policy".to_string(),
+    };
+    Some(format!(
+        "Plan: {dns}; {policy}; the change is judged against what senders see now (plan-* findings)"
+    ))
+}
+
 impl<W: Write> Sink for HumanSink<'_, W> {
-    fn begin(&mut self, _run: &Run) -> io::Result<()> {
-        Ok(())
+    fn begin(&mut self, run: &Run) -> io::Result<()> {
+        match plan(run) {
+            Some(plan) => writeln!(self.out, "{plan}\n"),
+            None => Ok(()),
+        }
     }
 
     fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
