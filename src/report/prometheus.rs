@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use crate::checks::Check;
 use crate::finding::Verdict;
 use crate::judge::{Certificate, DomainReport};
-use crate::observe::PolicySource;
+use crate::observe::{LegacyHello, PolicySource};
 use crate::policy::Mode;
 use crate::report::{Run, Sink, escape};
 use crate::tally::{self, Tally};
@@ -100,10 +100,23 @@ struct AddressRow {
     host: String,
     addr: IpAddr,
     not_after: Option<i64>,
-    /// Of the TLS handshake, when it completed.
+    /// Of the TLS handshake when it completed, else of the legacy hello when it was answered.
     tls_version: Option<String>,
     /// `None`: the session did not get as far as EHLO (unreachable, or not tested).
     starttls_ok: Option<bool>,
+}
+
+/// The version a server that refused our modern hello chose for the legacy one, named
+/// as rustls names versions ("TLSv1.0"): the server an alert on old TLS is about.
+fn legacy_version(legacy: &LegacyHello) -> Option<String> {
+    let LegacyHello::ServerHello { version, .. } = legacy else {
+        return None;
+    };
+    Some(match version {
+        0x0300 => "SSLv3".to_string(),
+        0x0301..=0x0304 => format!("TLSv1.{}", version - 0x0301),
+        v => format!("0x{v:04x}"),
+    })
 }
 
 fn leaf_not_after(chain: &[Certificate]) -> Option<i64> {
@@ -149,13 +162,13 @@ fn row(r: &DomainReport) -> DomainRow {
         .zip(&r.mx)
         .flat_map(|(h, judged)| {
             h.probes.iter().zip(&judged.addresses).map(|(p, a)| {
-                let tls_version = p.tls.as_ref().and_then(|t| t.version.clone());
+                let negotiated = p.tls.as_ref().and_then(|t| t.version.clone());
                 AddressRow {
                     host: h.name.clone(),
                     addr: a.addr,
                     not_after: leaf_not_after(&a.certificates),
-                    starttls_ok: p.ehlo.as_ref().map(|_| tls_version.is_some()),
-                    tls_version,
+                    starttls_ok: p.ehlo.as_ref().map(|_| negotiated.is_some()),
+                    tls_version: negotiated.or_else(|| legacy_version(p.legacy.as_ref()?)),
                 }
             })
         })
@@ -317,7 +330,7 @@ fn render(domains: &[DomainRow], judged_at: i64, out: &mut impl Write) -> io::Re
         out,
         "mtasts_mx_tls_version_info",
         Gauge,
-        "The TLS version the MX host negotiated at this address (1), when the handshake completed.",
+        "The TLS version the MX host chose at this address (1): of the completed handshake, or, when it refused a TLS 1.2/1.3 hello, of a legacy ClientHello.",
         domains.iter().flat_map(|d| {
             d.addresses.iter().filter_map(|a| {
                 let mut labels = address_labels(d, a);

@@ -510,3 +510,34 @@ async fn a_domain_this_network_could_not_audit_is_unknown_not_pass() {
         "{text}"
     );
 }
+
+/// A server that speaks only TLS 1.0 is the one an alert on old TLS must see: its version
+/// comes from the legacy hello, while STARTTLS did not complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_names_the_version_a_legacy_only_server_chose() {
+    let mut w = World::new();
+    let mut d = w.good_deployment("example.test");
+    d.mx[1].addrs[0].smtp = Smtp::good().legacy_tls(0x0301);
+    let run = w.start(d).await;
+    let out = run
+        .mtasts(&["check", "example.test", "--format", "prometheus"])
+        .await;
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let at = r#"domain="example.test",mx="mx2.example.test",address="192.0.2.20""#;
+    assert!(
+        text.contains(&format!(
+            "mtasts_mx_tls_version_info{{{at},version=\"TLSv1.0\"}} 1\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mtasts_mx_starttls_ok{{{at}}} 0\n")),
+        "{text}"
+    );
+    let good =
+        r#"domain="example.test",mx="mx1.example.test",address="192.0.2.10",version="TLSv1.3""#;
+    assert!(
+        text.contains(&format!("mtasts_mx_tls_version_info{{{good}}} 1\n")),
+        "{text}"
+    );
+}
