@@ -35,6 +35,47 @@ pub fn stamp(unix: i64) -> String {
     )
 }
 
+/// RFC 3339 text as unix seconds, for what we wrote with [`rfc3339`].
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
+/// Unix seconds kept in a file as RFC 3339 text, which people can read (`--state`):
+/// `#[serde(with = "crate::dates::as_rfc3339")]`.
+pub mod as_rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(unix: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*unix))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_rfc3339(&text)
+            .ok_or_else(|| D::Error::custom(format!("{text:?} is not an RFC 3339 date-time")))
+    }
+
+    /// The same for an optional time, absent or `null` when there is none.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(unix: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            match unix {
+                Some(unix) => super::serialize(unix, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            #[derive(Deserialize)]
+            struct Time(#[serde(with = "super")] i64);
+            Ok(Option::<Time>::deserialize(d)?.map(|Time(t)| t))
+        }
+    }
+}
+
 fn datetime(unix: i64) -> OffsetDateTime {
     const YEAR_0: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
     const YEAR_9999_END: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
@@ -72,6 +113,18 @@ pub fn days(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_text_reads_back_as_the_seconds_it_was_written_from() {
+        for unix in [0, 1_796_287_054, 1_801_471_033] {
+            assert_eq!(parse_rfc3339(&rfc3339(unix)), Some(unix));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-12-03T08:37:13+01:00"),
+            Some(1_796_283_433)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 
     #[test]
     fn stamps_are_utc_letters_and_digits() {

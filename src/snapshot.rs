@@ -24,8 +24,8 @@ pub struct Snapshot {
     pub mx: Vec<String>,
     /// The leaf certificate each policy host and MX address presented.
     pub certs: Vec<CertState>,
-    /// When it was seen, in unix seconds.
-    #[serde(default)]
+    /// When it was seen, in unix seconds (RFC 3339 in the state file).
+    #[serde(default, with = "crate::dates::as_rfc3339::option")]
     pub seen: Option<i64>,
 }
 
@@ -49,7 +49,8 @@ pub struct CertState {
     pub addr: IpAddr,
     /// Lower-case hex SHA-256 of the DER.
     pub sha256: String,
-    /// Unix seconds.
+    /// Unix seconds (RFC 3339 in the state file).
+    #[serde(with = "crate::dates::as_rfc3339")]
     pub not_after: i64,
 }
 
