@@ -50,8 +50,8 @@ pub fn render(
     match format {
         Format::Human => human(outcome, written, answer, style, out),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &document(outcome, written, answer))?;
-            writeln!(out)
+            let doc = document(outcome, written, answer);
+            writeln!(out, "{}", json::encode(&doc, true)?)
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! These structs are the schema, frozen apart from the internal model so that the model
 //! can change without breaking scripts. Additions are backwards compatible; renaming or
-//! removing a field needs a new `schema_version`. Text from the network is kept as data
-//! (control characters escaped only as JSON requires); bytes that are not UTF-8 are
-//! decoded with U+FFFD replacement characters.
+//! removing a field needs a new `schema_version`. Text from the network is kept as data,
+//! written so that no byte of it acts on a terminal (see [`encode`]); bytes that are not
+//! UTF-8 are decoded with U+FFFD replacement characters.
 
 use std::io::{self, Write};
 
@@ -19,7 +19,7 @@ use crate::observe::{
     TxtRecord,
 };
 use crate::policy::ParsedPolicy;
-use crate::report::{Run, Sink};
+use crate::report::{Run, Sink, is_invisible};
 use crate::tally::Tally;
 
 /// 2: severities follow consequence, `enforce_ready` is unknown (`null`) for an address
@@ -382,8 +382,28 @@ pub fn render_lint(reports: &[LintReport], out: &mut impl Write) -> io::Result<(
         tool: tool(),
         files,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    writeln!(out, "{}", encode(&doc, true)?)
+}
+
+/// `value` as JSON text, pretty or on one line. What JSON allows raw but a terminal acts on
+/// (DEL, C1 controls such as the one-byte CSI, bidi overrides: [`is_invisible`]) is written
+/// as a `\uXXXX` escape too, so that the data is the same and `cat` of the file is safe.
+pub(crate) fn encode(value: &impl Serialize, pretty: bool) -> serde_json::Result<String> {
+    let raw = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    // Outside strings, JSON text is ASCII: every such character is inside a string.
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c == '\x7f' || is_invisible(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn tool() -> Tool {
@@ -418,18 +438,18 @@ impl<'a, W: Write> JsonSink<'a, W> {
 
 impl<W: Write> Sink for JsonSink<'_, W> {
     fn begin(&mut self, run: &Run) -> io::Result<()> {
-        let head = serde_json::to_string_pretty(&head(run))?;
+        let head = encode(&head(run), true)?;
         // The head is an object: its closing brace comes after the domains.
         let open = head.strip_suffix("\n}").unwrap_or(&head);
         write!(self.out, "{open},\n  \"domains\": [")
     }
 
     fn domain(&mut self, report: &DomainReport) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(&domain(report))?;
+        let json = encode(&domain(report), true)?;
         let sep = if self.domains == 0 { "\n" } else { ",\n" };
         self.domains += 1;
         write!(self.out, "{sep}")?;
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in json.lines().enumerate() {
             if i > 0 {
                 writeln!(self.out)?;
             }
@@ -733,4 +753,23 @@ fn text(bytes: &[u8]) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_escapes_what_a_terminal_acts_on_and_keeps_the_data() {
+        let data = "ok\x1b[2J \x7f \u{9b}31m a\u{202e}gnp \u{feff} Grüße\n";
+        for pretty in [false, true] {
+            let json = encode(&data, pretty).expect("a string serializes");
+            assert_eq!(
+                json,
+                r#""ok\u001b[2J \u007f \u009b31m a\u202egnp \ufeff Grüße\n""#
+            );
+            let back: String = serde_json::from_str(&json).expect("JSON");
+            assert_eq!(back, data);
+        }
+    }
 }

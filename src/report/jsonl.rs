@@ -39,8 +39,7 @@ impl<W: Write> Sink for JsonlSink<'_, W> {
             schema_version: SCHEMA_VERSION,
             domain: json::domain(report),
         };
-        serde_json::to_writer(&mut *self.out, &line)?;
-        writeln!(self.out)?;
+        writeln!(self.out, "{}", json::encode(&line, false)?)?;
         self.out.flush()
     }
 

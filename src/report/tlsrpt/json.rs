@@ -1,7 +1,7 @@
 //! `mtasts report --format json`: one document, its own schema (version below), specified
 //! in the README. As for `check`, these structs are the schema, frozen apart from the
 //! model: additions are backwards compatible, renaming or removing a field needs a new
-//! `schema_version`. Text from the reports is kept as data.
+//! `schema_version`. Text from the reports is kept as data (written by [`encode`]).
 
 use std::io::{self, Write};
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::checks::Severity;
 use crate::dates;
 use crate::finding::Verdict;
-use crate::report::json::{Tool, tool};
+use crate::report::json::{Tool, encode, tool};
 use crate::tlsrpt::summary::{
     FailureRow, InputSummary, OrganizationRow, PolicyRow, ReportFinding, ReportRow, ResultTypeRow,
     Tallied,
@@ -192,8 +192,7 @@ pub fn render(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         failures: summary.failures.iter().map(failure).collect(),
         findings: summary.findings.iter().map(finding).collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    writeln!(out, "{}", encode(&doc, true)?)
 }
 
 pub(super) fn totals(s: &Summary) -> Totals {
@@ -333,6 +332,21 @@ pub(super) fn finding(f: &ReportFinding) -> FindingJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_a_report_says_acts_on_a_terminal_that_shows_the_document() {
+        // Found by the `report` fuzz target: DEL (and C1 controls, bidi overrides), which
+        // JSON allows raw, in the part types of a mail message named in an error.
+        let mail = "Subject: x\r\nContent-Type: text/x\x7f\u{9b}\u{202e}\r\n\r\nbody\r\n";
+        let mut b = Summary::builder();
+        b.begin("mail.eml");
+        crate::tlsrpt::read(mail.as_bytes(), None).for_each(|r| b.add(r));
+        let mut out = Vec::new();
+        render(&b.finish(), &mut out).expect("in memory");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.contains(r"text/x\u007f\u009b\u202e"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+    }
 
     #[test]
     fn the_document_keeps_text_as_data_and_says_its_schema() {

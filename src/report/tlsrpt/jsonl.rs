@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::{self, SCHEMA_VERSION, Totals};
-use crate::report::json::{Tool, tool};
+use crate::report::json::{Tool, encode, tool};
 use crate::tlsrpt::Summary;
 
 #[derive(Serialize)]
@@ -35,8 +35,7 @@ fn line(out: &mut impl Write, kind: &'static str, row: impl Serialize) -> io::Re
         kind,
         row,
     };
-    serde_json::to_writer(&mut *out, &line)?;
-    writeln!(out)
+    writeln!(out, "{}", encode(&line, false)?)
 }
 
 pub fn render(s: &Summary, out: &mut impl Write) -> io::Result<()> {
