@@ -257,14 +257,7 @@ impl Dns {
                 live
             }
             found => {
-                let mut lookup = Lookup {
-                    name: name.to_string(),
-                    cnames: vec![],
-                    answer: DnsAnswer::NoData,
-                    ttl: None,
-                    truncated: false,
-                    elapsed: Duration::ZERO,
-                };
+                let mut lookup = unanswered(name);
                 match found {
                     Found::Records(records) => {
                         let kept = collect(&records, rtype, &extract);
@@ -297,14 +290,7 @@ impl Dns {
         extract: impl Fn(&RData) -> Option<T>,
     ) -> Lookup<T> {
         let started = Instant::now();
-        let mut lookup = Lookup {
-            name: name.to_string(),
-            cnames: vec![],
-            answer: DnsAnswer::NoData,
-            ttl: None,
-            truncated: false,
-            elapsed: Duration::ZERO,
-        };
+        let mut lookup = unanswered(name);
         let fqdn = match Name::from_ascii(format!("{name}.")) {
             Ok(n) => n,
             Err(e) => {
@@ -344,6 +330,18 @@ impl Dns {
         };
         lookup.elapsed = started.elapsed();
         lookup
+    }
+}
+
+/// A lookup of `name` before its answer: no records, no chain, no time.
+fn unanswered<T>(name: &str) -> Lookup<T> {
+    Lookup {
+        name: name.to_string(),
+        cnames: vec![],
+        answer: DnsAnswer::NoData,
+        ttl: None,
+        truncated: false,
+        elapsed: Duration::ZERO,
     }
 }
 
